@@ -1,0 +1,1 @@
+"""The analysis catalogue: one module per analysis, each with its plaintext reference."""

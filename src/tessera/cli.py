@@ -1,0 +1,136 @@
+"""The `tessera` command.
+
+Every command turns a user mistake into one clear line on stderr and exit status 2,
+never a traceback: the person at the keyboard is a data steward or a researcher.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from tessera import __version__
+
+app = typer.Typer(
+    help="Tessera: privacy-preserving analysis of cancer data that stays at home.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+err = Console(stderr=True)
+
+
+class Cancer(str, Enum):
+    nsclc = "nsclc"
+    ovarian = "ovarian"
+
+
+class Format(str, Enum):
+    table = "table"
+    json = "json"
+
+
+@contextmanager
+def user_errors() -> Iterator[None]:
+    """Report expected failures (bad input, missing files) as one line, exit status 2."""
+    try:
+        yield
+    except (ValueError, FileNotFoundError, PermissionError, KeyError) as exc:
+        message = str(exc).strip("'\"") or type(exc).__name__
+        err.print(f"[bold red]error:[/] {message}", highlight=False, markup=True, soft_wrap=True)
+        raise typer.Exit(2) from None
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"tessera {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show version.")
+    ] = False,
+) -> None:
+    """Tessera: privacy-preserving analysis of cancer data that stays at home."""
+
+
+@app.command()
+def synth(
+    cancer: Annotated[Cancer, typer.Argument(help="Which cancer: nsclc or ovarian.")],
+    out: Annotated[Path, typer.Option(help="Directory to write the Parquet files into.")],
+    patients: Annotated[int, typer.Option(min=1, help="Number of cancer patients.")] = 10_000,
+    seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same data.")] = 0,
+    registries: Annotated[
+        int | None,
+        typer.Option(min=1, help="Also split the registry into K regional registries."),
+    ] = None,
+    pseudonyms: Annotated[
+        bool, typer.Option("--pseudonyms", help="Add a shared pseudonym column to every source.")
+    ] = False,
+    error_scale: Annotated[
+        float, typer.Option(min=0.0, help="Multiply every identifier error rate (0 = exact).")
+    ] = 1.0,
+    gp_without_cancer: Annotated[
+        float, typer.Option(min=0.0, help="People without cancer in the GP data per patient.")
+    ] = 1.0,
+) -> None:
+    """Generate a synthetic cohort: registry, GP and survey tables plus truth.json."""
+    from tessera.synth import generate
+
+    with user_errors():
+        with err.status(f"generating {patients:,} {cancer.value} patients"):
+            cohort = generate(
+                cancer.value, patients, seed=seed, registries=registries,
+                pseudonyms=pseudonyms, error_scale=error_scale,
+                gp_without_cancer=gp_without_cancer,
+            )  # fmt: skip
+        with err.status(f"writing {out}"):
+            paths = cohort.write(out)
+    for path in paths:
+        print(path)
+
+
+@app.command()
+def summary(
+    directory: Annotated[Path, typer.Argument(help="A directory written by `tessera synth`.")],
+    format: Annotated[Format, typer.Option("--format", help="table or json.")] = Format.table,
+    plot: Annotated[
+        Path | None, typer.Option(help="Also save Kaplan-Meier curves by stage to this PNG.")
+    ] = None,
+) -> None:
+    """Summarise a synthetic cohort: overlap of the sources and survival by stage."""
+    from tessera.synth import summarise
+
+    with user_errors():
+        result = summarise(directory)
+        if plot is not None:
+            result.plot(directory).figure.savefig(plot, dpi=120, bbox_inches="tight")
+    print(json.dumps(result.to_dict(), indent=1) if format is Format.json else result)
+
+
+@app.command()
+def validate(
+    location: Annotated[str, typer.Argument(help="CSV/Parquet file or SQLAlchemy URL.")],
+    table: Annotated[str, typer.Option(help="Canonical table: registry, gp or survey.")],
+    mapping: Annotated[
+        Path | None, typer.Option(help="YAML mapping of local columns and codes.")
+    ] = None,
+    sql_table: Annotated[str | None, typer.Option(help="Table to read from a database.")] = None,
+    query: Annotated[str | None, typer.Option(help="SELECT to read from a database.")] = None,
+) -> None:
+    """Check that local data maps onto a canonical table; list every problem if not."""
+    from tessera.sources import load
+
+    with user_errors():
+        frame = load(location, table, mapping=mapping, sql_table=sql_table, query=query)
+    print(f"ok: {len(frame):,} rows fit the canonical {table!r} table")
+
