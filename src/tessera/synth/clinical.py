@@ -205,7 +205,7 @@ def nsclc_biomarkers(rng: np.random.Generator, frame: pd.DataFrame) -> None:
     tested = bernoulli(rng, np.where(squamous, 0.15, np.where(advanced, 0.88, 0.4)), n) == 1
     p_egfr = np.where(squamous, 0.02, np.where(never, 0.40, 0.07)) * np.where(female, 1.3, 1.0)
     egfr_m = tested & (rng.random(n) < p_egfr)
-    alk_m = tested & ~egfr_m & (rng.random(n) < np.where(never, 0.08, 0.015))
+    alk_m = tested & ~egfr_m & (rng.random(n) < np.where(never, 0.12, 0.025))
     frame["egfr"] = np.where(tested, np.where(egfr_m, "M", "W"), "N")
     frame["alk"] = np.where(tested, np.where(alk_m, "M", "W"), "N")
     frame["brca"] = "N"
@@ -234,7 +234,7 @@ def nsclc_treatment(rng: np.random.Generator, frame: pd.DataFrame, regions: Regi
     crt = s3 & ~surgery & (u[:, 1] < np.where(ecog_ <= 2, 0.65, 0.2))
     chemo |= crt
     radio |= crt | (s3 & ~crt & ~surgery & (u[:, 3] < 0.4))
-    immuno = crt & (u[:, 2] < 0.6 * uptake)  # durvalumab consolidation
+    immuno = crt & (u[:, 2] < 0.72 * uptake)  # durvalumab consolidation
 
     driver = (frame["egfr"].to_numpy() == "M") | (frame["alk"].to_numpy() == "M")
     targeted = s4 & driver & (ecog_ <= 3) & (u[:, 1] < 0.9)
@@ -286,7 +286,7 @@ def ovarian_tumour(rng: np.random.Generator, frame: pd.DataFrame, regions: Regio
     frame["icd10"] = "C56"
     frame["stage_system"] = "FIGO2014"
     hgsc = morphology == "8461/3"
-    stage = stage_by_region(rng, [0.21, 0.09, 0.47, 0.23], frame["region_index"].to_numpy(), regions)
+    stage = stage_by_region(rng, [0.19, 0.06, 0.58, 0.17], frame["region_index"].to_numpy(), regions)
     # High-grade serous presents late, other histologies early: re-draw accordingly.
     other = ~hgsc & np.isin(stage, ["III", "IV"]) & (rng.random(n) < 0.3)
     stage[other] = choose(rng, ["I", "II"], np.array([0.78, 0.22]), other.sum())

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from tessera import __version__
-from tessera.schema import GP, REGISTRY, SURVEY, validate
+from tessera.schema import GP, IDENTIFIERS, REGISTRY, SURVEY, validate
 from tessera.synth import clinical
 from tessera.synth.identities import (
     GP_ERRORS,
@@ -70,9 +70,9 @@ NSCLC = CancerSpec(
     treatment=clinical.nsclc_treatment,
     survival=SurvivalModel(
         shape=0.88,
-        scale_months=87.0,
+        scale_months=87.8,
         coefficients={
-            "stage[II]": 0.54, "stage[III]": 1.17, "stage[IV]": 2.07,
+            "stage[II]": 0.54, "stage[III]": 1.20, "stage[IV]": 2.08,
             "age_at_diagnosis": 0.015, "sex[F]": -0.15, "ecog": 0.30,
             "egfr[M]": -0.30, "egfr[N]": 0.0,
             "surgery": -0.60, "radiotherapy": -0.15, "chemotherapy": -0.35,
@@ -103,10 +103,10 @@ OVARIAN = CancerSpec(
     biomarkers=clinical.ovarian_biomarkers,
     treatment=clinical.ovarian_treatment,
     survival=SurvivalModel(
-        shape=0.985,
-        scale_months=189.0,
+        shape=0.99,
+        scale_months=174.0,
         coefficients={
-            "stage[II]": 1.25, "stage[III]": 2.45, "stage[IV]": 2.75,
+            "stage[II]": 1.22, "stage[III]": 2.41, "stage[IV]": 2.84,
             "age_at_diagnosis": 0.02, "ecog": 0.30, "brca[M]": -0.35, "brca[N]": 0.0,
             "surgery": -0.60, "chemotherapy": -0.45, "targeted_therapy": -0.40,
             "charlson_index": 0.10, "copd": 0.15, "global_health": -0.010,
@@ -137,6 +137,42 @@ class Cohort:
     survey: pd.DataFrame
     truth: dict
     registries: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+    @classmethod
+    def read(cls, directory: str | Path) -> Cohort:
+        """Read back what `write` (or `tessera synth`) put into `directory`."""
+        directory = Path(directory)
+        truth_path = directory / "truth.json"
+        if not truth_path.exists():
+            raise FileNotFoundError(f"no truth.json in {directory}: run `tessera synth` first")
+        truth = json.loads(truth_path.read_text())
+        tables = {name: pd.read_parquet(directory / f"{name}.parquet")
+                  for name in ("registry", "gp", "survey")}  # fmt: skip
+        parts = {name: pd.read_parquet(directory / f"{name}.parquet")
+                 for name in sorted(truth.get("registries", {}))}  # fmt: skip
+        return cls(**tables, truth=truth, registries=parts)
+
+    def joined(self, *sources: str) -> pd.DataFrame:
+        """The pooled table a trusted curator would build: patients present in every named
+        source (by the true links), with each source's non-identifier columns side by side
+        and the record ids as `<source>_id`. The reference that secure joins are held against.
+        """
+        sources = sources or ("registry", "gp", "survey")
+        unknown = set(sources) - {"registry", "gp", "survey"}
+        if unknown:
+            raise ValueError(f"unknown source(s) {sorted(unknown)}: use registry, gp, survey")
+        links = pd.DataFrame(self.truth["links"], columns=["registry", "gp", "survey"])
+        frame = links.dropna(subset=list(sources))[list(sources)]
+        frame.columns = [f"{s}_id" for s in sources]
+        identifiers = {c.name for c in IDENTIFIERS}
+        for name in sources:
+            table = getattr(self, name)
+            # sex is a covariate too: keep the first source's copy of it
+            drop = identifiers - ({"sex"} if name == sources[0] else set())
+            values = table[[c for c in table.columns if c not in drop]]
+            frame = frame.merge(values.assign(**{f"{name}_id": table["record_id"]}),
+                                on=f"{name}_id", how="inner")  # fmt: skip
+        return frame.reset_index(drop=True)
 
     def write(self, out: str | Path) -> list[Path]:
         """Write the Parquet files and truth.json into `out`; returns the paths written."""

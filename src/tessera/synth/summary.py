@@ -49,7 +49,7 @@ class CohortSummary:
                 f"  {row.stage:<6}{row.patients:>10,}{row.share:>8.0%}{row.survival_1y:>9.0%}"
                 f"{row.survival_5y:>9.0%}{row.median_months:>12.1f}"
             )
-        treatment = ", ".join(f"{k} {v:.0%}" for k, v in self.stage_iv_treatment.items())
+        treatment = ", ".join(f"{k} {v:.0%}" for k, v in self.stage_iv_treatment.items() if v)
         lines += ["", f"  stage IV first line: {treatment}"]
         return "\n".join(lines)
 
