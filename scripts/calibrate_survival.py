@@ -19,11 +19,21 @@ from tessera.synth.models import design_matrix
 
 # (group, months, target survival) — sources in docs/synthetic-data.md
 TARGETS = {
-    "nsclc": [("I", 60, 0.65), ("II", 60, 0.53), ("III", 60, 0.30), ("IV chemo", 7.5, 0.5),
-              ("IV chemo", 60, 0.04)],
-    "ovarian": [("I", 60, 0.87), ("II", 60, 0.69), ("III", 60, 0.34), ("IV", 60, 0.16),
-                ("IV", 24, 0.40)],
-}  # fmt: skip
+    "nsclc": [
+        ("I", 60, 0.65),
+        ("II", 60, 0.53),
+        ("III", 60, 0.30),
+        ("IV chemo", 7.5, 0.5),
+        ("IV chemo", 60, 0.04),
+    ],
+    "ovarian": [
+        ("I", 60, 0.87),
+        ("II", 60, 0.69),
+        ("III", 60, 0.34),
+        ("IV", 60, 0.16),
+        ("IV", 24, 0.40),
+    ],
+}
 
 
 def calibrate(cancer: str, patients: int = 200_000, seed: int = 1) -> None:
@@ -44,18 +54,26 @@ def calibrate(cancer: str, patients: int = 200_000, seed: int = 1) -> None:
         rows = groups[group]
         return float(np.mean(np.exp(-((months / np.exp(log_scale)) ** shape) * np.exp(lp[rows]))))
 
-    start = [np.log(model.scale_months), model.shape,
-             *(model.coefficients[f"stage[{s}]"] for s in ("II", "III", "IV"))]  # fmt: skip
+    start = [
+        np.log(model.scale_months),
+        model.shape,
+        *(model.coefficients[f"stage[{s}]"] for s in ("II", "III", "IV")),
+    ]
     fit = least_squares(
         lambda p: [survival(p, g, t) - s for g, t, s in TARGETS[cancer]],
-        start, bounds=([0, 0.4, 0, 0, 0], [8, 2, 4, 5, 6]),
-    )  # fmt: skip
+        start,
+        bounds=([0, 0.4, 0, 0, 0], [8, 2, 4, 5, 6]),
+    )
     log_scale, shape, *stage_effects = fit.x
-    print(f"{cancer}: scale_months={np.exp(log_scale):.1f} shape={shape:.3f} "
-          f"stage[II..IV]={np.round(stage_effects, 3).tolist()}")  # fmt: skip
+    print(
+        f"{cancer}: scale_months={np.exp(log_scale):.1f} shape={shape:.3f} "
+        f"stage[II..IV]={np.round(stage_effects, 3).tolist()}"
+    )
     for group, months, target in TARGETS[cancer]:
-        print(f"  S({months:g} months | {group}) = {survival(fit.x, group, months):.3f} "
-              f"(target {target})")  # fmt: skip
+        print(
+            f"  S({months:g} months | {group}) = {survival(fit.x, group, months):.3f} "
+            f"(target {target})"
+        )
 
 
 if __name__ == "__main__":

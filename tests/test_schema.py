@@ -7,20 +7,47 @@ import io
 import pandas as pd
 import pytest
 
-from tessera.schema import REGISTRY, SchemaError, validate
-from tessera.schema import codes
+from tessera.schema import REGISTRY, SchemaError, codes, validate
 
 GOOD_ROW = {
-    "record_id": "R1", "given_name": "Jan", "surname": "de Vries", "date_of_birth": "1950-03-04",
-    "sex": "M", "postcode": "1011 AB", "house_number": "12a", "street": "Kerkstraat",
-    "city": "Amsterdam", "diagnosis_date": "2019-05-01", "age_at_diagnosis": "69",
-    "icd10": "C34.1", "topography": "C34.1", "morphology": "8140/3", "stage_system": "UICC8",
-    "stage": "IV", "stage_detail": "IVB", "ct": "T2b", "cn": "N2", "cm": "M1c", "grade": "3",
-    "ecog": "1", "egfr": "W", "alk": "W", "brca": "N", "pdl1_tps": "60", "surgery": "0",
-    "radiotherapy": "0", "chemotherapy": "1", "immunotherapy": "1", "targeted_therapy": "0",
-    "systemic_type": "CI", "systemic_atc": "L01XA02+L01BA04+L01FF02", "vital_status": "1",
-    "followup_date": "2020-01-15", "survival_months": "8.5", "unplanned_admission_90d": "0",
-}  # fmt: skip
+    "record_id": "R1",
+    "given_name": "Jan",
+    "surname": "de Vries",
+    "date_of_birth": "1950-03-04",
+    "sex": "M",
+    "postcode": "1011 AB",
+    "house_number": "12a",
+    "street": "Kerkstraat",
+    "city": "Amsterdam",
+    "diagnosis_date": "2019-05-01",
+    "age_at_diagnosis": "69",
+    "icd10": "C34.1",
+    "topography": "C34.1",
+    "morphology": "8140/3",
+    "stage_system": "UICC8",
+    "stage": "IV",
+    "stage_detail": "IVB",
+    "ct": "T2b",
+    "cn": "N2",
+    "cm": "M1c",
+    "grade": "3",
+    "ecog": "1",
+    "egfr": "W",
+    "alk": "W",
+    "brca": "N",
+    "pdl1_tps": "60",
+    "surgery": "0",
+    "radiotherapy": "0",
+    "chemotherapy": "1",
+    "immunotherapy": "1",
+    "targeted_therapy": "0",
+    "systemic_type": "CI",
+    "systemic_atc": "L01XA02+L01BA04+L01FF02",
+    "vital_status": "1",
+    "followup_date": "2020-01-15",
+    "survival_months": "8.5",
+    "unplanned_admission_90d": "0",
+}
 
 
 def frame(*changes: dict) -> pd.DataFrame:
@@ -39,8 +66,12 @@ def test_good_rows_come_out_typed():
 
 
 def test_bad_csv_gets_one_error_listing_every_problem_with_rows():
-    bad = frame({}, {"stage": "V", "stage_detail": None}, {"diagnosis_date": "2019-02-30"},
-                {"stage": "IIII", "stage_detail": None}).drop(columns="survival_months")
+    bad = frame(
+        {},
+        {"stage": "V", "stage_detail": None},
+        {"diagnosis_date": "2019-02-30"},
+        {"stage": "IIII", "stage_detail": None},
+    ).drop(columns="survival_months")
     text = bad.to_csv(index=False)
     with pytest.raises(SchemaError) as caught:
         validate(pd.read_csv(io.StringIO(text), dtype=str), "registry", source="bad.csv")

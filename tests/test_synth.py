@@ -78,8 +78,14 @@ def test_ovarian_cohort_is_ovarian(ovarian: Cohort):
     registry = ovarian.registry
     assert set(registry["sex"].dropna()) == {"F"}
     assert set(registry["icd10"]) == {"C56"} and set(registry["stage_system"]) == {"FIGO2014"}
-    assert set(registry["morphology"]) <= {"8441/3", "8461/3", "8380/3", "8310/3", "8480/3",
-                                           "8140/3"}  # fmt: skip
+    assert set(registry["morphology"]) <= {
+        "8441/3",
+        "8461/3",
+        "8380/3",
+        "8310/3",
+        "8480/3",
+        "8140/3",
+    }
     mix = registry["stage"].value_counts(normalize=True)
     assert 0.45 <= mix["III"] <= 0.57 and 0.20 <= mix["I"] <= 0.32
 
@@ -168,10 +174,13 @@ def test_links_point_at_real_records(nsclc: Cohort):
 
 def test_pseudonyms_are_shared_by_linked_records_only(nsclc: Cohort):
     links = pd.DataFrame(nsclc.truth["links"]).dropna(subset=["gp"])
-    by_id = {n: t.set_index("record_id")["pseudonym"] for n, t in
-             (("registry", nsclc.registry), ("gp", nsclc.gp))}  # fmt: skip
-    assert (by_id["registry"][links["registry"]].to_numpy()
-            == by_id["gp"][links["gp"]].to_numpy()).all()  # fmt: skip
+    by_id = {
+        n: t.set_index("record_id")["pseudonym"]
+        for n, t in (("registry", nsclc.registry), ("gp", nsclc.gp))
+    }
+    assert (
+        by_id["registry"][links["registry"]].to_numpy() == by_id["gp"][links["gp"]].to_numpy()
+    ).all()
     gp_only = nsclc.gp[~nsclc.gp["record_id"].isin(links["gp"])]
     assert not gp_only["pseudonym"].isin(nsclc.registry["pseudonym"]).any()
     assert nsclc.gp["pseudonym"].is_unique
@@ -188,8 +197,16 @@ def test_without_errors_linked_identifiers_are_identical():
     cohort = generate("nsclc", 1_500, seed=5, error_scale=0)
     for source in ("gp", "survey"):
         left, right = linked_identifiers(cohort, source)
-        columns = ["given_name", "surname", "date_of_birth", "sex", "postcode", "house_number",
-                   "street", "city"]  # fmt: skip
+        columns = [
+            "given_name",
+            "surname",
+            "date_of_birth",
+            "sex",
+            "postcode",
+            "house_number",
+            "street",
+            "city",
+        ]
         pd.testing.assert_frame_equal(left[columns], right[columns])
 
 
@@ -239,8 +256,22 @@ def test_bad_arguments_are_refused():
 def test_cli_writes_files_and_summary_reads_them(tmp_path):
     runner = CliRunner()
     out = tmp_path / "cohort"
-    result = runner.invoke(app, ["synth", "nsclc", "--patients", "600", "--seed", "4", "--out",
-                                 str(out), "--registries", "2", "--pseudonyms"])  # fmt: skip
+    result = runner.invoke(
+        app,
+        [
+            "synth",
+            "nsclc",
+            "--patients",
+            "600",
+            "--seed",
+            "4",
+            "--out",
+            str(out),
+            "--registries",
+            "2",
+            "--pseudonyms",
+        ],
+    )
     assert result.exit_code == 0, result.output
     names = {"registry", "gp", "survey", "registry_1", "registry_2"}
     assert {p.stem for p in out.glob("*.parquet")} == names
@@ -249,8 +280,9 @@ def test_cli_writes_files_and_summary_reads_them(tmp_path):
     assert set(truth["links"][0]) == {"registry", "gp", "survey"}
     assert "pseudonym" in pd.read_parquet(out / "gp.parquet").columns
     read_back = Cohort.read(out)
-    pd.testing.assert_frame_equal(read_back.registry, generate(
-        "nsclc", 600, seed=4, registries=2, pseudonyms=True).registry)  # fmt: skip
+    pd.testing.assert_frame_equal(
+        read_back.registry, generate("nsclc", 600, seed=4, registries=2, pseudonyms=True).registry
+    )
 
     summary = runner.invoke(app, ["summary", str(out), "--plot", str(tmp_path / "km.png")])
     assert summary.exit_code == 0, summary.output
@@ -274,3 +306,10 @@ def test_design_matrix_keeps_missing_values_missing():
     x = design_matrix(frame, ["stage[IV]", "age"])
     assert x["stage[IV]"].tolist()[:2] == [0.0, 1.0] and np.isnan(x["stage[IV]"].iloc[2])
     assert x["age"].tolist() == [60.0, 70.0, 80.0]
+
+
+def test_no_shared_identifier_unless_asked_for(tmp_path):
+    cohort = generate("nsclc", 300, seed=1)
+    assert all("pseudonym" not in t.columns for t in (cohort.registry, cohort.gp, cohort.survey))
+    cohort.write(tmp_path)
+    assert "pseudonym" not in Cohort.read(tmp_path).gp.columns

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -27,12 +27,12 @@ app = typer.Typer(
 err = Console(stderr=True)
 
 
-class Cancer(str, Enum):
+class Cancer(StrEnum):
     nsclc = "nsclc"
     ovarian = "ovarian"
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     table = "table"
     json = "json"
 
@@ -89,10 +89,14 @@ def synth(
     with user_errors():
         with err.status(f"generating {patients:,} {cancer.value} patients"):
             cohort = generate(
-                cancer.value, patients, seed=seed, registries=registries,
-                pseudonyms=pseudonyms, error_scale=error_scale,
+                cancer.value,
+                patients,
+                seed=seed,
+                registries=registries,
+                pseudonyms=pseudonyms,
+                error_scale=error_scale,
                 gp_without_cancer=gp_without_cancer,
-            )  # fmt: skip
+            )
         with err.status(f"writing {out}"):
             paths = cohort.write(out)
     for path in paths:
@@ -133,4 +137,3 @@ def validate(
     with user_errors():
         frame = load(location, table, mapping=mapping, sql_table=sql_table, query=query)
     print(f"ok: {len(frame):,} rows fit the canonical {table!r} table")
-

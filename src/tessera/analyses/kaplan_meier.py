@@ -29,10 +29,15 @@ def kaplan_meier(time: np.ndarray, event: np.ndarray) -> pd.DataFrame:
     at_risk = len(t) - first
     with np.errstate(divide="ignore", invalid="ignore"):
         survival = np.cumprod(1.0 - events / at_risk)
-    return pd.DataFrame({
-        "time": times, "at_risk": at_risk, "events": events, "censored": counts - events,
-        "survival": survival,
-    })  # fmt: skip
+    return pd.DataFrame(
+        {
+            "time": times,
+            "at_risk": at_risk,
+            "events": events,
+            "censored": counts - events,
+            "survival": survival,
+        }
+    )
 
 
 def survival_at(table: pd.DataFrame, when: float) -> float:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from types import MappingProxyType
 from typing import Final
 
+
 def _codelist(pairs: dict[str, str]) -> MappingProxyType[str, str]:
     return MappingProxyType(pairs)
 
@@ -55,28 +56,58 @@ STAGE: Final = _codelist({"I": "stage I", "II": "stage II", "III": "stage III", 
 STAGE_DETAIL_GROUP: Final = MappingProxyType(
     {
         # UICC 8 lung
-        "IA1": "I", "IA2": "I", "IA3": "I", "IB": "I",
-        "IIA": "II", "IIB": "II",
-        "IIIA": "III", "IIIB": "III", "IIIC": "III",
-        "IVA": "IV", "IVB": "IV",
+        "IA1": "I",
+        "IA2": "I",
+        "IA3": "I",
+        "IB": "I",
+        "IIA": "II",
+        "IIB": "II",
+        "IIIA": "III",
+        "IIIB": "III",
+        "IIIC": "III",
+        "IVA": "IV",
+        "IVB": "IV",
         # FIGO 2014 ovary (codes not already above)
-        "IA": "I", "IC1": "I", "IC2": "I", "IC3": "I",
-        "IIIA1": "III", "IIIA2": "III",
+        "IA": "I",
+        "IC1": "I",
+        "IC2": "I",
+        "IC3": "I",
+        "IIIA1": "III",
+        "IIIA2": "III",
     }
-)  # fmt: skip
+)
 STAGE_DETAIL: Final = _codelist({k: f"stage {k}" for k in STAGE_DETAIL_GROUP})
 
 # Clinical TNM categories (the c prefix is implied by the column).
 CT: Final = _codelist(
     {
         k: k
-        for k in (
-            "TX T0 Tis T1 T1mi T1a T1b T1c T1c1 T1c2 T1c3 T2 T2a T2b T2c T3 T3a T3b T3c T4"
-        ).split()
+        for k in [
+            "TX",
+            "T0",
+            "Tis",
+            "T1",
+            "T1mi",
+            "T1a",
+            "T1b",
+            "T1c",
+            "T1c1",
+            "T1c2",
+            "T1c3",
+            "T2",
+            "T2a",
+            "T2b",
+            "T2c",
+            "T3",
+            "T3a",
+            "T3b",
+            "T3c",
+            "T4",
+        ]
     }
 )
-CN: Final = _codelist({k: k for k in "NX N0 N1 N1a N1b N2 N3".split()})
-CM: Final = _codelist({k: k for k in "M0 M1 M1a M1b M1c".split()})
+CN: Final = _codelist({k: k for k in ["NX", "N0", "N1", "N1a", "N1b", "N2", "N3"]})
+CM: Final = _codelist({k: k for k in ["M0", "M1", "M1a", "M1b", "M1c"]})
 
 # oBDS grading ("Grading"): numeric grades plus the two-tier serous grades.
 GRADE: Final = _codelist(
@@ -126,7 +157,8 @@ SYSTEMIC_COMPONENTS: Final = MappingProxyType(
     }
 )
 
-# WHO ATC codes of the agents the synthetic cohorts use (validation accepts any well-formed ATC code).
+# WHO ATC codes of the agents the synthetic cohorts use.
+# Validation accepts any well-formed ATC code.
 ATC: Final = _codelist(
     {
         "L01XA01": "cisplatin",

@@ -67,9 +67,7 @@ class Table:
 
 IDENTIFIERS: tuple[Column, ...] = (
     Column("record_id", "text", "record number, local to this source", nullable=False, unique=True),
-    Column(
-        "pseudonym", "text", "pseudonym issued by a trusted third party", required=False
-    ),
+    Column("pseudonym", "text", "pseudonym issued by a trusted third party", required=False),
     Column("given_name", "text", "first given name"),
     Column("surname", "text", "family name including particles (van der, de, von)"),
     Column("date_of_birth", "date", "date of birth"),
@@ -99,9 +97,8 @@ def _flags_match_systemic_type(df: pd.DataFrame) -> tuple[pd.Series, str]:
     bad = pd.Series(False, index=df.index)
     known = df["systemic_type"].notna()
     for flag in ("chemotherapy", "immunotherapy", "targeted_therapy"):
-        implied = df["systemic_type"].map(
-            lambda t, flag=flag: pd.notna(t) and flag in codes.SYSTEMIC_COMPONENTS[t]
-        )
+        implies = {code: flag in parts for code, parts in codes.SYSTEMIC_COMPONENTS.items()}
+        implied = df["systemic_type"].map(implies)
         stated = df[flag]
         bad |= known & stated.notna() & ((stated == 1) != implied)
     return bad, "chemotherapy/immunotherapy/targeted_therapy flags contradict systemic_type"
@@ -126,36 +123,56 @@ REGISTRY = Table(
         Column("region", "text", "registry region", required=False),
         Column("diagnosis_date", "date", "date of diagnosis", nullable=False, item="incdat"),
         Column(
-            "age_at_diagnosis", "int", "age in years at diagnosis", minimum=0, maximum=120,
-            nullable=False, item="leeft",
+            "age_at_diagnosis",
+            "int",
+            "age in years at diagnosis",
+            minimum=0,
+            maximum=120,
+            nullable=False,
+            item="leeft",
         ),
         Column("icd10", "code", "ICD-10 diagnosis", codes=codes.ICD10, nullable=False),
         Column(
-            "topography", "code", "ICD-O-3 topography", codes=codes.TOPOGRAPHY, nullable=False,
+            "topography",
+            "code",
+            "ICD-O-3 topography",
+            codes=codes.TOPOGRAPHY,
+            nullable=False,
             item="topo_sublok",
         ),
         Column(
-            "morphology", "code", "ICD-O-3 morphology/behaviour", codes=codes.MORPHOLOGY,
-            nullable=False, item="morf",
+            "morphology",
+            "code",
+            "ICD-O-3 morphology/behaviour",
+            codes=codes.MORPHOLOGY,
+            nullable=False,
+            item="morf",
         ),
         Column("stage_system", "code", "staging system", codes=codes.STAGE_SYSTEM),
         Column("stage", "code", "stage group (UICC or FIGO)", codes=codes.STAGE, item="stadium"),
-        Column(
-            "stage_detail", "code", "stage subgroup", codes=codes.STAGE_DETAIL, required=False
-        ),
+        Column("stage_detail", "code", "stage subgroup", codes=codes.STAGE_DETAIL, required=False),
         Column("ct", "code", "clinical T", codes=codes.CT, required=False, item="ct"),
         Column("cn", "code", "clinical N", codes=codes.CN, required=False, item="cn"),
         Column("cm", "code", "clinical M", codes=codes.CM, required=False, item="cm"),
         Column("grade", "code", "oBDS grading", codes=codes.GRADE, required=False, item="diffgr"),
         Column(
-            "ecog", "int", "ECOG performance status", minimum=0, maximum=4, required=False,
+            "ecog",
+            "int",
+            "ECOG performance status",
+            minimum=0,
+            maximum=4,
+            required=False,
             item="perf_stat",
         ),
         Column("egfr", "code", "EGFR mutation", codes=codes.MARKER_STATUS, required=False),
         Column("alk", "code", "ALK rearrangement", codes=codes.MARKER_STATUS, required=False),
         Column("brca", "code", "BRCA1/2 mutation", codes=codes.MARKER_STATUS, required=False),
         Column(
-            "pdl1_tps", "float", "PD-L1 tumour proportion score (%)", minimum=0, maximum=100,
+            "pdl1_tps",
+            "float",
+            "PD-L1 tumour proportion score (%)",
+            minimum=0,
+            maximum=100,
             required=False,
         ),
         _flag("surgery", "resection of the primary tumour"),
@@ -164,24 +181,41 @@ REGISTRY = Table(
         _flag("immunotherapy", "immune checkpoint inhibitor in first-line treatment"),
         _flag("targeted_therapy", "targeted substance (TKI, PARP inhibitor) in first line"),
         Column(
-            "systemic_type", "code", "oBDS systemic therapy type; empty = none",
-            codes=codes.SYSTEMIC_TYPE, required=False,
+            "systemic_type",
+            "code",
+            "oBDS systemic therapy type; empty = none",
+            codes=codes.SYSTEMIC_TYPE,
+            required=False,
         ),
         Column(
-            "systemic_atc", "text", "ATC codes of the first-line agents, joined by '+'",
-            pattern=codes.ATC_PATTERN, required=False,
+            "systemic_atc",
+            "text",
+            "ATC codes of the first-line agents, joined by '+'",
+            pattern=codes.ATC_PATTERN,
+            required=False,
         ),
         Column(
-            "vital_status", "flag", "0 alive at last contact, 1 deceased",
-            codes=codes.VITAL_STATUS, nullable=False, item="vit_stat",
+            "vital_status",
+            "flag",
+            "0 alive at last contact, 1 deceased",
+            codes=codes.VITAL_STATUS,
+            nullable=False,
+            item="vit_stat",
         ),
         Column(
-            "followup_date", "date", "date of death or of last contact", nullable=False,
+            "followup_date",
+            "date",
+            "date of death or of last contact",
+            nullable=False,
             item="vit_stat_dat",
         ),
         Column(
-            "survival_months", "float", "months from diagnosis to followup_date", minimum=0,
-            nullable=False, item="vit_stat_int",
+            "survival_months",
+            "float",
+            "months from diagnosis to followup_date",
+            minimum=0,
+            nullable=False,
+            item="vit_stat_int",
         ),
         _flag("unplanned_admission_90d", "unplanned hospital admission within 90 days"),
     ),
@@ -194,7 +228,7 @@ REGISTRY = Table(
         (("diagnosis_date", "followup_date"), _followup_after_diagnosis),
         (("date_of_birth", "diagnosis_date"), _diagnosis_after_birth),
     ),
-)  # fmt: skip
+)
 
 GP = Table(
     "gp",
@@ -205,18 +239,25 @@ GP = Table(
         Column("smoking", "code", "smoking status", codes=codes.SMOKING, required=False),
         Column("bmi", "float", "body-mass index", minimum=10, maximum=80, required=False),
         Column(
-            "charlson_index", "int", "Charlson comorbidity index, cancer excluded",
-            minimum=0, maximum=33, required=False,
+            "charlson_index",
+            "int",
+            "Charlson comorbidity index, cancer excluded",
+            minimum=0,
+            maximum=33,
+            required=False,
         ),
         _flag("copd", "chronic obstructive pulmonary disease (ICPC R95)"),
         _flag("diabetes", "diabetes mellitus (ICPC T90)"),
         _flag("cardiovascular_disease", "ischaemic heart disease or heart failure"),
         Column(
-            "gp_contacts_last_year", "int", "GP contacts in the year before", minimum=0,
+            "gp_contacts_last_year",
+            "int",
+            "GP contacts in the year before",
+            minimum=0,
             required=False,
         ),
     ),
-)  # fmt: skip
+)
 
 SURVEY = Table(
     "survey",

@@ -15,6 +15,8 @@ import pandas as pd
 
 from tessera.schema.tables import Column, Table, table
 
+# Arrow-backed strings: vectorised in C++ (an order of magnitude faster than Python objects).
+TEXT = "string[pyarrow]"
 _SHOWN_ROWS = 10
 _SHOWN_VALUES = 10
 _DATE = r"^\d{4}-\d{2}-\d{2}(?:[ T]00:00(?::00(?:\.0+)?)?)?$"
@@ -74,7 +76,7 @@ def _empty(column: Column, index: pd.Index) -> pd.Series:
 
 
 def _dtype(column: Column) -> str:
-    return {"int": "Int64", "flag": "Int64", "float": "float64"}.get(column.kind, "string")
+    return {"int": "Int64", "flag": "Int64", "float": "float64"}.get(column.kind, TEXT)
 
 
 def _as_text(values: pd.Series) -> pd.Series:
@@ -87,7 +89,7 @@ def _as_text(values: pd.Series) -> pd.Series:
             values = values.astype("Int64")
     elif pd.api.types.is_datetime64_any_dtype(values):
         values = values.dt.strftime("%Y-%m-%d")
-    text = values.astype("string").str.strip()
+    text = values.astype(TEXT).str.strip()
     return text.mask(text == "", pd.NA)
 
 

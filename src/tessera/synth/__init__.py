@@ -1,4 +1,4 @@
-"""Synthetic NSCLC and ovarian cohorts with known ground truth, split over registry, GP and survey."""
+"""Synthetic NSCLC and ovarian cohorts with known truth, split over registry, GP and survey."""
 
 from tessera.synth.cohort import CANCERS, Cohort, generate
 from tessera.synth.summary import CohortSummary, summarise

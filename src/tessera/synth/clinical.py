@@ -106,9 +106,14 @@ def smoking_and_comorbidity(
     bmi = np.round(np.clip(rng.normal(26.5 - 1.2 * current, 4.5, n), 14, 60), 1)
     contacts = rng.poisson(3 + 2.5 * charlson)
     return {
-        "smoking": smoking, "charlson_index": charlson, "copd": copd, "diabetes": diabetes,
-        "cardiovascular_disease": cvd, "bmi": bmi, "gp_contacts_last_year": contacts,
-    }  # fmt: skip
+        "smoking": smoking,
+        "charlson_index": charlson,
+        "copd": copd,
+        "diabetes": diabetes,
+        "cardiovascular_disease": cvd,
+        "bmi": bmi,
+        "gp_contacts_last_year": contacts,
+    }
 
 
 def ecog(rng: np.random.Generator, frame: pd.DataFrame) -> np.ndarray:
@@ -158,40 +163,60 @@ def join_atc(*parts: np.ndarray) -> np.ndarray:
 def nsclc_tumour(rng: np.random.Generator, frame: pd.DataFrame, regions: Regions) -> None:
     n = len(frame)
     never = frame["smoking"].to_numpy() == "never"
-    morph_probs = np.where(
-        never[:, None], [0.85, 0.05, 0.02, 0.08], [0.52, 0.27, 0.03, 0.18]
-    )
+    morph_probs = np.where(never[:, None], [0.85, 0.05, 0.02, 0.08], [0.52, 0.27, 0.03, 0.18])
     frame["morphology"] = choose(rng, ["8140/3", "8070/3", "8012/3", "8046/3"], morph_probs)
-    sites = {"C34.1": 0.55, "C34.3": 0.30, "C34.2": 0.05, "C34.0": 0.04, "C34.8": 0.03,
-             "C34.9": 0.03}  # fmt: skip
+    sites = {
+        "C34.1": 0.55,
+        "C34.3": 0.30,
+        "C34.2": 0.05,
+        "C34.0": 0.04,
+        "C34.8": 0.03,
+        "C34.9": 0.03,
+    }
     frame["topography"] = choose(rng, list(sites), np.array(list(sites.values())), n)
     frame["icd10"] = frame["topography"]
     frame["stage_system"] = "UICC8"
     frame["stage"] = stage_by_region(
         rng, [0.22, 0.09, 0.21, 0.48], frame["region_index"].to_numpy(), regions
     )
-    detail = stage_details(rng, frame["stage"].to_numpy(), {
-        "I": {"IA1": 0.15, "IA2": 0.30, "IA3": 0.25, "IB": 0.30},
-        "II": {"IIA": 0.35, "IIB": 0.65},
-        "III": {"IIIA": 0.50, "IIIB": 0.35, "IIIC": 0.15},
-        "IV": {"IVA": 0.40, "IVB": 0.60},
-    })  # fmt: skip
+    detail = stage_details(
+        rng,
+        frame["stage"].to_numpy(),
+        {
+            "I": {"IA1": 0.15, "IA2": 0.30, "IA3": 0.25, "IB": 0.30},
+            "II": {"IIA": 0.35, "IIB": 0.65},
+            "III": {"IIIA": 0.50, "IIIB": 0.35, "IIIC": 0.15},
+            "IV": {"IVA": 0.40, "IVB": 0.60},
+        },
+    )
     frame["stage_detail"] = detail
-    frame["ct"], frame["cn"], frame["cm"] = tnm(rng, detail, {
-        "IA1": ["T1a N0 M0"], "IA2": ["T1b N0 M0"], "IA3": ["T1c N0 M0"], "IB": ["T2a N0 M0"],
-        "IIA": ["T2b N0 M0"], "IIB": ["T3 N0 M0", "T2a N1 M0", "T1c N1 M0"],
-        "IIIA": ["T2a N2 M0", "T3 N1 M0", "T4 N0 M0"], "IIIB": ["T3 N2 M0", "T1c N3 M0"],
-        "IIIC": ["T4 N3 M0", "T3 N3 M0"],
-        "IVA": ["T2a N2 M1a", "T3 N1 M1b", "T4 N2 M1a", "T1c N0 M1b"],
-        "IVB": ["T2b N2 M1c", "T4 N3 M1c", "T3 N2 M1c"],
-    })  # fmt: skip
+    frame["ct"], frame["cn"], frame["cm"] = tnm(
+        rng,
+        detail,
+        {
+            "IA1": ["T1a N0 M0"],
+            "IA2": ["T1b N0 M0"],
+            "IA3": ["T1c N0 M0"],
+            "IB": ["T2a N0 M0"],
+            "IIA": ["T2b N0 M0"],
+            "IIB": ["T3 N0 M0", "T2a N1 M0", "T1c N1 M0"],
+            "IIIA": ["T2a N2 M0", "T3 N1 M0", "T4 N0 M0"],
+            "IIIB": ["T3 N2 M0", "T1c N3 M0"],
+            "IIIC": ["T4 N3 M0", "T3 N3 M0"],
+            "IVA": ["T2a N2 M1a", "T3 N1 M1b", "T4 N2 M1a", "T1c N0 M1b"],
+            "IVB": ["T2b N2 M1c", "T4 N3 M1c", "T3 N2 M1c"],
+        },
+    )
     morph = frame["morphology"].to_numpy()
     grade_probs = mixture_rows(
         [morph == "8140/3", morph == "8070/3", morph == "8012/3"],
-        [[0.15, 0.45, 0.30, 0.0, 0.10], [0.05, 0.50, 0.35, 0.0, 0.10],
-         [0.0, 0.0, 0.60, 0.30, 0.10]],
+        [
+            [0.15, 0.45, 0.30, 0.0, 0.10],
+            [0.05, 0.50, 0.35, 0.0, 0.10],
+            [0.0, 0.0, 0.60, 0.30, 0.10],
+        ],
         [0.0, 0.05, 0.15, 0.0, 0.80],
-    )  # fmt: skip
+    )
     frame["grade"] = choose(rng, ["1", "2", "3", "4", "X"], grade_probs)
 
 
@@ -253,7 +278,9 @@ def nsclc_treatment(rng: np.random.Generator, frame: pd.DataFrame, regions: Regi
         crt, "L01XA01+L01CA04", np.where(adeno_like, "L01XA02+L01BA04", "L01XA02+L01CD01")
     )
     io_atc = np.where(
-        s3, "L01FF03", choose(rng, ["L01FF02", "L01FF01", "L01FF05"], np.array([0.75, 0.1, 0.15]), n)
+        s3,
+        "L01FF03",
+        choose(rng, ["L01FF02", "L01FF01", "L01FF05"], np.array([0.75, 0.1, 0.15]), n),
     )
     tt_atc = np.where(frame["egfr"].to_numpy() == "M", "L01EB04", "L01ED03")
     frame["systemic_atc"] = join_atc(
@@ -262,14 +289,20 @@ def nsclc_treatment(rng: np.random.Generator, frame: pd.DataFrame, regions: Regi
 
 
 def _set_treatment(frame: pd.DataFrame, surgery, radio, chemo, immuno, targeted) -> None:
-    flags = {"surgery": surgery, "radiotherapy": radio, "chemotherapy": chemo,
-             "immunotherapy": immuno, "targeted_therapy": targeted}  # fmt: skip
+    flags = {
+        "surgery": surgery,
+        "radiotherapy": radio,
+        "chemotherapy": chemo,
+        "immunotherapy": immuno,
+        "targeted_therapy": targeted,
+    }
     for name, values in flags.items():
         frame[name] = np.asarray(values).astype(np.int64)
     frame["systemic_type"] = systemic_codes(
-        frame["chemotherapy"].to_numpy(), frame["immunotherapy"].to_numpy(),
+        frame["chemotherapy"].to_numpy(),
+        frame["immunotherapy"].to_numpy(),
         frame["targeted_therapy"].to_numpy(),
-    )  # fmt: skip
+    )
 
 
 # ----------------------------------------------------------------------------------------
@@ -278,33 +311,56 @@ def _set_treatment(frame: pd.DataFrame, surgery, radio, chemo, immuno, targeted)
 
 def ovarian_tumour(rng: np.random.Generator, frame: pd.DataFrame, regions: Regions) -> None:
     n = len(frame)
-    morph = {"8461/3": 0.62, "8441/3": 0.05, "8380/3": 0.10, "8310/3": 0.08, "8480/3": 0.05,
-             "8140/3": 0.10}  # fmt: skip
+    morph = {
+        "8461/3": 0.62,
+        "8441/3": 0.05,
+        "8380/3": 0.10,
+        "8310/3": 0.08,
+        "8480/3": 0.05,
+        "8140/3": 0.10,
+    }
     morphology = choose(rng, list(morph), np.array(list(morph.values())), n)
     frame["morphology"] = morphology
     frame["topography"] = "C56.9"
     frame["icd10"] = "C56"
     frame["stage_system"] = "FIGO2014"
     hgsc = morphology == "8461/3"
-    stage = stage_by_region(rng, [0.19, 0.06, 0.58, 0.17], frame["region_index"].to_numpy(), regions)
+    region = frame["region_index"].to_numpy()
+    stage = stage_by_region(rng, [0.19, 0.06, 0.58, 0.17], region, regions)
     # High-grade serous presents late, other histologies early: re-draw accordingly.
     other = ~hgsc & np.isin(stage, ["III", "IV"]) & (rng.random(n) < 0.3)
     stage[other] = choose(rng, ["I", "II"], np.array([0.78, 0.22]), other.sum())
     frame["stage"] = stage
-    detail = stage_details(rng, stage, {
-        "I": {"IA": 0.35, "IB": 0.05, "IC1": 0.25, "IC2": 0.15, "IC3": 0.20},
-        "II": {"IIA": 0.35, "IIB": 0.65},
-        "III": {"IIIA1": 0.05, "IIIA2": 0.05, "IIIB": 0.15, "IIIC": 0.75},
-        "IV": {"IVA": 0.35, "IVB": 0.65},
-    })  # fmt: skip
+    detail = stage_details(
+        rng,
+        stage,
+        {
+            "I": {"IA": 0.35, "IB": 0.05, "IC1": 0.25, "IC2": 0.15, "IC3": 0.20},
+            "II": {"IIA": 0.35, "IIB": 0.65},
+            "III": {"IIIA1": 0.05, "IIIA2": 0.05, "IIIB": 0.15, "IIIC": 0.75},
+            "IV": {"IVA": 0.35, "IVB": 0.65},
+        },
+    )
     frame["stage_detail"] = detail
-    frame["ct"], frame["cn"], frame["cm"] = tnm(rng, detail, {
-        "IA": ["T1a N0 M0"], "IB": ["T1b N0 M0"], "IC1": ["T1c1 N0 M0"], "IC2": ["T1c2 N0 M0"],
-        "IC3": ["T1c3 N0 M0"], "IIA": ["T2a N0 M0"], "IIB": ["T2b N0 M0"],
-        "IIIA1": ["T2 N1 M0", "T1 N1 M0"], "IIIA2": ["T3a N0 M0", "T3a N1 M0"],
-        "IIIB": ["T3b N0 M0", "T3b N1 M0"], "IIIC": ["T3c N0 M0", "T3c N1 M0"],
-        "IVA": ["T3c N1 M1a", "T3b N0 M1a"], "IVB": ["T3c N1 M1b", "T3c N0 M1b"],
-    })  # fmt: skip
+    frame["ct"], frame["cn"], frame["cm"] = tnm(
+        rng,
+        detail,
+        {
+            "IA": ["T1a N0 M0"],
+            "IB": ["T1b N0 M0"],
+            "IC1": ["T1c1 N0 M0"],
+            "IC2": ["T1c2 N0 M0"],
+            "IC3": ["T1c3 N0 M0"],
+            "IIA": ["T2a N0 M0"],
+            "IIB": ["T2b N0 M0"],
+            "IIIA1": ["T2 N1 M0", "T1 N1 M0"],
+            "IIIA2": ["T3a N0 M0", "T3a N1 M0"],
+            "IIIB": ["T3b N0 M0", "T3b N1 M0"],
+            "IIIC": ["T3c N0 M0", "T3c N1 M0"],
+            "IVA": ["T3c N1 M1a", "T3b N0 M1a"],
+            "IVB": ["T3c N1 M1b", "T3c N0 M1b"],
+        },
+    )
     grade_probs = mixture_rows(
         [hgsc, morphology == "8441/3", morphology == "8310/3"],
         [[0, 0, 0, 0, 1.0, 0], [0, 0, 0, 1.0, 0, 0], [0, 0, 1.0, 0, 0, 0]],

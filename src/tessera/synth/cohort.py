@@ -72,12 +72,22 @@ NSCLC = CancerSpec(
         shape=0.88,
         scale_months=87.8,
         coefficients={
-            "stage[II]": 0.54, "stage[III]": 1.20, "stage[IV]": 2.08,
-            "age_at_diagnosis": 0.015, "sex[F]": -0.15, "ecog": 0.30,
-            "egfr[M]": -0.30, "egfr[N]": 0.0,
-            "surgery": -0.60, "radiotherapy": -0.15, "chemotherapy": -0.35,
-            "immunotherapy": -0.45, "targeted_therapy": -0.70,
-            "charlson_index": 0.10, "copd": 0.20, "global_health": -0.012,
+            "stage[II]": 0.54,
+            "stage[III]": 1.20,
+            "stage[IV]": 2.08,
+            "age_at_diagnosis": 0.015,
+            "sex[F]": -0.15,
+            "ecog": 0.30,
+            "egfr[M]": -0.30,
+            "egfr[N]": 0.0,
+            "surgery": -0.60,
+            "radiotherapy": -0.15,
+            "chemotherapy": -0.35,
+            "immunotherapy": -0.45,
+            "targeted_therapy": -0.70,
+            "charlson_index": 0.10,
+            "copd": 0.20,
+            "global_health": -0.012,
         },
         reference_levels={"stage": "I", "sex": "M", "egfr": "W"},
         centre=_CENTRE,
@@ -85,13 +95,19 @@ NSCLC = CancerSpec(
     logistic=LogisticModel(
         target="unplanned_admission_90d",
         coefficients={
-            "const": -4.2, "age_at_diagnosis": 0.02, "ecog": 0.35, "stage[II]": 0.10,
-            "stage[III]": 0.25, "stage[IV]": 0.45, "chemotherapy": 0.35,
-            "charlson_index": 0.20, "copd": 0.40,
+            "const": -4.2,
+            "age_at_diagnosis": 0.02,
+            "ecog": 0.35,
+            "stage[II]": 0.10,
+            "stage[III]": 0.25,
+            "stage[IV]": 0.45,
+            "chemotherapy": 0.35,
+            "charlson_index": 0.20,
+            "copd": 0.40,
         },
         reference_levels={"stage": "I"},
     ),
-)  # fmt: skip
+)
 
 OVARIAN = CancerSpec(
     name="ovarian",
@@ -106,10 +122,19 @@ OVARIAN = CancerSpec(
         shape=0.99,
         scale_months=174.0,
         coefficients={
-            "stage[II]": 1.22, "stage[III]": 2.41, "stage[IV]": 2.84,
-            "age_at_diagnosis": 0.02, "ecog": 0.30, "brca[M]": -0.35, "brca[N]": 0.0,
-            "surgery": -0.60, "chemotherapy": -0.45, "targeted_therapy": -0.40,
-            "charlson_index": 0.10, "copd": 0.15, "global_health": -0.010,
+            "stage[II]": 1.22,
+            "stage[III]": 2.41,
+            "stage[IV]": 2.84,
+            "age_at_diagnosis": 0.02,
+            "ecog": 0.30,
+            "brca[M]": -0.35,
+            "brca[N]": 0.0,
+            "surgery": -0.60,
+            "chemotherapy": -0.45,
+            "targeted_therapy": -0.40,
+            "charlson_index": 0.10,
+            "copd": 0.15,
+            "global_health": -0.010,
         },
         reference_levels={"stage": "I", "brca": "W"},
         centre=_CENTRE,
@@ -117,13 +142,19 @@ OVARIAN = CancerSpec(
     logistic=LogisticModel(
         target="unplanned_admission_90d",
         coefficients={
-            "const": -4.0, "age_at_diagnosis": 0.02, "ecog": 0.35, "stage[II]": 0.10,
-            "stage[III]": 0.30, "stage[IV]": 0.50, "surgery": 0.60, "charlson_index": 0.20,
+            "const": -4.0,
+            "age_at_diagnosis": 0.02,
+            "ecog": 0.35,
+            "stage[II]": 0.10,
+            "stage[III]": 0.30,
+            "stage[IV]": 0.50,
+            "surgery": 0.60,
+            "charlson_index": 0.20,
             "copd": 0.30,
         },
         reference_levels={"stage": "I"},
     ),
-)  # fmt: skip
+)
 
 CANCERS: dict[str, CancerSpec] = {"nsclc": NSCLC, "ovarian": OVARIAN}
 
@@ -146,10 +177,13 @@ class Cohort:
         if not truth_path.exists():
             raise FileNotFoundError(f"no truth.json in {directory}: run `tessera synth` first")
         truth = json.loads(truth_path.read_text())
-        tables = {name: pd.read_parquet(directory / f"{name}.parquet")
-                  for name in ("registry", "gp", "survey")}  # fmt: skip
-        parts = {name: pd.read_parquet(directory / f"{name}.parquet")
-                 for name in sorted(truth.get("registries", {}))}  # fmt: skip
+
+        def read(name: str, table: str) -> pd.DataFrame:
+            path = directory / f"{name}.parquet"
+            return _drop_pseudonym(validate(pd.read_parquet(path), table, str(path)), truth)
+
+        tables = {name: read(name, name) for name in ("registry", "gp", "survey")}
+        parts = {name: read(name, "registry") for name in sorted(truth.get("registries", {}))}
         return cls(**tables, truth=truth, registries=parts)
 
     def joined(self, *sources: str) -> pd.DataFrame:
@@ -170,16 +204,21 @@ class Cohort:
             # sex is a covariate too: keep the first source's copy of it
             drop = identifiers - ({"sex"} if name == sources[0] else set())
             values = table[[c for c in table.columns if c not in drop]]
-            frame = frame.merge(values.assign(**{f"{name}_id": table["record_id"]}),
-                                on=f"{name}_id", how="inner")  # fmt: skip
+            frame = frame.merge(
+                values.assign(**{f"{name}_id": table["record_id"]}), on=f"{name}_id", how="inner"
+            )
         return frame.reset_index(drop=True)
 
     def write(self, out: str | Path) -> list[Path]:
         """Write the Parquet files and truth.json into `out`; returns the paths written."""
         out = Path(out)
         out.mkdir(parents=True, exist_ok=True)
-        tables = {"registry": self.registry, "gp": self.gp, "survey": self.survey,
-                  **self.registries}  # fmt: skip
+        tables = {
+            "registry": self.registry,
+            "gp": self.gp,
+            "survey": self.survey,
+            **self.registries,
+        }
         paths = []
         for name, frame in tables.items():
             path = out / f"{name}.parquet"
@@ -222,8 +261,9 @@ def generate(
 
     truth_frame = _patients(rng_clinical, spec, patients, regions)
     gp_member = rng_sources.random(patients) < regions.gp_coverage[truth_frame["region_index"]]
-    others = _people_without_cancer(rng_sources, round(gp_without_cancer * gp_member.sum()),
-                                    n_regions)  # fmt: skip
+    others = _people_without_cancer(
+        rng_sources, round(gp_without_cancer * gp_member.sum()), n_regions
+    )
     respondent, survey_date = _survey_response(rng_sources, truth_frame, regions)
 
     people = pd.concat([truth_frame, others], ignore_index=True)
@@ -231,10 +271,12 @@ def generate(
         [survey_date, np.full(len(others), np.datetime64("NaT"), dtype="datetime64[D]")]
     )
     identities = draw_identities(
-        rng_identity, people["sex"].to_numpy(),
+        rng_identity,
+        people["sex"].to_numpy(),
         people["date_of_birth"].to_numpy().astype("datetime64[D]"),
-        people["region_index"].to_numpy(), n_regions,
-    )  # fmt: skip
+        people["region_index"].to_numpy(),
+        n_regions,
+    )
     pseudonym = _pseudonyms(rng_ids, len(people)) if pseudonyms else None
     in_gp = np.concatenate([gp_member, np.ones(len(others), dtype=bool)])
 
@@ -242,9 +284,12 @@ def generate(
         """The identifier columns of one source for people `rows`, in a shuffled order."""
         rows = rng_ids.permutation(rows)
         ids = corrupt(
-            identities.iloc[rows].reset_index(drop=True), rng_errors,
-            errors.scaled(error_scale), people["region_index"].to_numpy()[rows], n_regions,
-        )  # fmt: skip
+            identities.iloc[rows].reset_index(drop=True),
+            rng_errors,
+            errors.scaled(error_scale),
+            people["region_index"].to_numpy()[rows],
+            n_regions,
+        )
         numbers = rng_ids.choice(10 * max(len(rows), 1), size=len(rows), replace=False)
         ids.insert(0, "record_id", [f"{prefix}{k:08d}" for k in numbers])
         if pseudonym is not None:
@@ -261,12 +306,13 @@ def generate(
     survey = _assemble(survey_ids, people, SURVEY, exclude={"sex"})
     _blank_survey_items(rng_sources, survey)
 
-    truth = _truth(spec, patients, seed, registries, error_scale, registry_ids, gp_ids,
-                   survey_ids, pseudonyms)  # fmt: skip
+    truth = _truth(
+        spec, patients, seed, registries, error_scale, registry_ids, gp_ids, survey_ids, pseudonyms
+    )
     cohort = Cohort(
-        registry=validate(registry, "registry", "synthetic registry"),
-        gp=validate(gp, "gp", "synthetic GP data"),
-        survey=validate(survey, "survey", "synthetic survey"),
+        registry=_drop_pseudonym(validate(registry, "registry", "synthetic registry"), truth),
+        gp=_drop_pseudonym(validate(gp, "gp", "synthetic GP data"), truth),
+        survey=_drop_pseudonym(validate(survey, "survey", "synthetic survey"), truth),
         truth=truth,
     )
     if registries:
@@ -276,6 +322,11 @@ def generate(
             cohort.registries[f"registry_{k}"] = part
             truth["registries"][f"registry_{k}"] = {"region": name, "patients": len(part)}
     return cohort
+
+
+def _drop_pseudonym(frame: pd.DataFrame, truth: dict) -> pd.DataFrame:
+    """Without --pseudonyms there is no shared identifier at all, not even an empty column."""
+    return frame if truth["pseudonyms"] else frame.drop(columns="pseudonym")
 
 
 def _patients(
@@ -288,11 +339,16 @@ def _patients(
     span = int((DIAGNOSIS_END - DIAGNOSIS_START).astype(int))
     diagnosis = DIAGNOSIS_START + rng.integers(0, span + 1, n).astype("timedelta64[D]")
     birth = diagnosis - np.round((np.floor(age) + rng.random(n)) * 365.25).astype("timedelta64[D]")
-    frame = pd.DataFrame({
-        "region_index": region, "region": np.asarray(regions.names, dtype=object)[region],
-        "sex": sex, "date_of_birth": birth, "diagnosis_date": diagnosis,
-        "age_at_diagnosis": _completed_years(birth, diagnosis),
-    })  # fmt: skip
+    frame = pd.DataFrame(
+        {
+            "region_index": region,
+            "region": np.asarray(regions.names, dtype=object)[region],
+            "sex": sex,
+            "date_of_birth": birth,
+            "diagnosis_date": diagnosis,
+            "age_at_diagnosis": _completed_years(birth, diagnosis),
+        }
+    )
     for name, values in clinical.smoking_and_comorbidity(
         rng, frame["age_at_diagnosis"].to_numpy(), sex, spec.smoking_mix
     ).items():
@@ -323,8 +379,9 @@ def _people_without_cancer(rng: np.random.Generator, m: int, n_regions: int) -> 
     age = np.clip(rng.normal(55, 17, m), 18, 100)
     reference = np.datetime64("2024-01-01")
     birth = reference - np.round(age * 365.25).astype("timedelta64[D]")
-    frame = pd.DataFrame({"region_index": rng.integers(0, n_regions, m), "sex": sex,
-                          "date_of_birth": birth})  # fmt: skip
+    frame = pd.DataFrame(
+        {"region_index": rng.integers(0, n_regions, m), "sex": sex, "date_of_birth": birth}
+    )
     mix = {"current": 0.18, "former": 0.32, "never": 0.50}
     for name, values in clinical.smoking_and_comorbidity(rng, age, sex, mix).items():
         frame[name] = values
@@ -414,7 +471,8 @@ def _truth(
     }
     persons = np.arange(patients)
     links = pd.DataFrame({name: ids.reindex(persons) for name, ids in by_person.items()})
-    links = links.sort_values("registry").astype(object).where(links.notna(), None)
+    links = links.sort_values("registry")
+    columns = [links[c].astype(object).where(links[c].notna(), None) for c in by_person]
     survival_sources = _sources(spec.survival.coefficients)
     logistic_sources = _sources(spec.logistic.coefficients)
     return {
@@ -440,11 +498,12 @@ def _truth(
             "gp": asdict(GP_ERRORS.scaled(error_scale)),
             "survey": asdict(SURVEY_ERRORS.scaled(error_scale)),
         },
-        "survival_model": spec.survival.to_truth("survival_months", "vital_status",
-                                                 survival_sources),  # fmt: skip
+        "survival_model": spec.survival.to_truth(
+            "survival_months", "vital_status", survival_sources
+        ),
         "logistic_model": spec.logistic.to_truth(logistic_sources),
         "registries": {},
-        "links": links.to_dict(orient="records"),
+        "links": [dict(zip(by_person, row, strict=True)) for row in zip(*columns, strict=True)],
     }
 
 
@@ -452,7 +511,10 @@ def _sources(coefficients: dict[str, float]) -> dict[str, str]:
     """Which organisation holds each covariate of a true model."""
     names = [n for n in coefficients if n != "const"]
     return {
-        column: "gp" if column in GP_SOURCES else "survey" if column in SURVEY_SOURCES
+        column: "gp"
+        if column in GP_SOURCES
+        else "survey"
+        if column in SURVEY_SOURCES
         else "registry"
         for column in source_columns(names)
-    }  # fmt: skip
+    }

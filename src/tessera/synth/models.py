@@ -67,8 +67,13 @@ class SurvivalModel:
         )
 
     def to_truth(self, time: str, event: str, sources: dict[str, str]) -> dict:
-        return {"time": time, "event": event, "distribution": "weibull", **asdict(self),
-                "sources": sources}  # fmt: skip
+        return {
+            "time": time,
+            "event": event,
+            "distribution": "weibull",
+            **asdict(self),
+            "sources": sources,
+        }
 
 
 @dataclass(frozen=True)

@@ -26,9 +26,10 @@ def mixture_rows(
 ) -> np.ndarray:
     """Per-row probability vectors: the mix of the first condition a row meets, else default."""
     return np.select(
-        [c[:, None] for c in conditions], [np.asarray(m, float)[None, :] for m in mixes],
+        [c[:, None] for c in conditions],
+        [np.asarray(m, float)[None, :] for m in mixes],
         np.asarray(default, float)[None, :],
-    )  # fmt: skip
+    )
 
 
 def bernoulli(rng: np.random.Generator, p: np.ndarray | float, n: int) -> np.ndarray:

@@ -39,8 +39,9 @@ class CohortSummary:
             f"  GP network   {c['gp']:>9,} records; {c['registry_in_gp']:,} of the registry's "
             f"patients ({c['registry_in_gp'] / c['registry']:.0%}) and "
             f"{c['gp_without_cancer']:,} people without cancer",
-            f"  QoL survey   {c['survey']:>9,} respondents ({c['registry_in_survey'] / c['registry']:.0%}"
-            f" of the registry); {c['registry_in_gp_and_survey']:,} in all three sources",
+            f"  QoL survey   {c['survey']:>9,} respondents "
+            f"({c['registry_in_survey'] / c['registry']:.0%} of the registry); "
+            f"{c['registry_in_gp_and_survey']:,} in all three sources",
             "",
             "  stage   patients   share   1-year   5-year   median (months)",
         ]
@@ -82,11 +83,16 @@ def summarise(directory: str | Path) -> CohortSummary:
     for stage in STAGES:
         group = registry[registry["stage"] == stage]
         table = kaplan_meier(group["survival_months"], group["vital_status"])
-        rows.append({
-            "stage": stage, "patients": len(group), "share": len(group) / len(registry),
-            "survival_1y": survival_at(table, 12), "survival_5y": survival_at(table, 60),
-            "median_months": median_survival(table),
-        })  # fmt: skip
+        rows.append(
+            {
+                "stage": stage,
+                "patients": len(group),
+                "share": len(group) / len(registry),
+                "survival_1y": survival_at(table, 12),
+                "survival_5y": survival_at(table, 60),
+                "median_months": median_survival(table),
+            }
+        )
     stage_iv = registry[registry["stage"] == "IV"]
     therapy = stage_iv["systemic_type"].fillna("none").map(_THERAPY_GROUP).fillna("other")
     shares = therapy.value_counts(normalize=True)
@@ -98,7 +104,14 @@ def summarise(directory: str | Path) -> CohortSummary:
     )
 
 
-_THERAPY_GROUP = {"CH": "chemotherapy only", "IM": "immunotherapy", "CI": "immunotherapy",
-                  "CIZ": "immunotherapy", "IZ": "immunotherapy", "ZS": "targeted",
-                  "CZ": "targeted", "none": "none"}  # fmt: skip
+_THERAPY_GROUP = {
+    "CH": "chemotherapy only",
+    "IM": "immunotherapy",
+    "CI": "immunotherapy",
+    "CIZ": "immunotherapy",
+    "IZ": "immunotherapy",
+    "ZS": "targeted",
+    "CZ": "targeted",
+    "none": "none",
+}
 _THERAPY_ORDER = ("immunotherapy", "targeted", "chemotherapy only", "none", "other")
