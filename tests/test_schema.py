@@ -140,3 +140,12 @@ def test_code_lists_are_consistent():
     assert set(codes.STAGE_DETAIL_GROUP.values()) == set(codes.STAGE)
     assert set(codes.SYSTEMIC_COMPONENTS) == set(codes.SYSTEMIC_TYPE)
     assert all(code.endswith("/3") for code in codes.MORPHOLOGY)
+
+
+def test_data_model_doc_is_generated_from_the_code():
+    from pathlib import Path
+
+    from tessera.schema.describe import describe
+
+    doc = Path(__file__).parents[1] / "docs" / "data-model.md"
+    assert doc.read_text() == describe(), "regenerate: tessera schema > docs/data-model.md"

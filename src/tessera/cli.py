@@ -122,6 +122,22 @@ def summary(
 
 
 @app.command()
+def schema(
+    tables: Annotated[
+        list[str] | None, typer.Argument(help="Tables to show (default: all).")
+    ] = None,
+) -> None:
+    """Show the canonical tables, their columns and the codes they accept (Markdown)."""
+    from tessera.schema import table
+    from tessera.schema.describe import describe
+
+    with user_errors():
+        for name in tables or []:
+            table(name)
+        print(describe(tables), end="")
+
+
+@app.command()
 def validate(
     location: Annotated[str, typer.Argument(help="CSV/Parquet file or SQLAlchemy URL.")],
     table: Annotated[str, typer.Option(help="Canonical table: registry, gp or survey.")],

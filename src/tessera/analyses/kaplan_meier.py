@@ -47,6 +47,6 @@ def survival_at(table: pd.DataFrame, when: float) -> float:
 
 
 def median_survival(table: pd.DataFrame) -> float:
-    """The first time at which survival drops to 0.5 or below (inf if it never does)."""
+    """The first time at which survival is 0.5 or below (inf if never), as lifelines and R."""
     below = table["survival"].to_numpy() <= 0.5
     return float(table["time"].to_numpy()[below][0]) if below.any() else float("inf")
