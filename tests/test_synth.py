@@ -15,6 +15,7 @@ from tessera.cli import app
 from tessera.schema import codes
 from tessera.synth import Cohort, generate
 from tessera.synth.cohort import SURVEY_LANDMARK_DAYS
+from tessera.synth.identities import COLUMNS
 from tessera.synth.models import design_matrix
 
 N = 30_000
@@ -197,17 +198,7 @@ def test_without_errors_linked_identifiers_are_identical():
     cohort = generate("nsclc", 1_500, seed=5, error_scale=0)
     for source in ("gp", "survey"):
         left, right = linked_identifiers(cohort, source)
-        columns = [
-            "given_name",
-            "surname",
-            "date_of_birth",
-            "sex",
-            "postcode",
-            "house_number",
-            "street",
-            "city",
-        ]
-        pd.testing.assert_frame_equal(left[columns], right[columns])
+        pd.testing.assert_frame_equal(left[list(COLUMNS)], right[list(COLUMNS)])
 
 
 def test_identifier_errors_are_realistic_and_grow_from_registry_to_survey(nsclc: Cohort):

@@ -9,18 +9,10 @@ from __future__ import annotations
 
 from typing import Final
 
-# The identifying columns every source table carries (see `tessera.schema.tables.IDENTIFIERS`).
-IDENTIFIER_COLUMNS: Final = (
-    "record_id",
-    "given_name",
-    "surname",
-    "date_of_birth",
-    "sex",
-    "postcode",
-    "house_number",
-    "street",
-    "city",
-)
+from tessera.schema.tables import IDENTIFIERS
+
+# The identifying columns every source table carries (a pseudonym only where one is issued).
+IDENTIFIER_COLUMNS: Final = tuple(c.name for c in IDENTIFIERS if c.name != "pseudonym")
 
 # Formal (registered) given name -> nicknames and short forms in everyday use. People born
 # 1930-1970 are registered under the formal name but known to their GP by the short one.

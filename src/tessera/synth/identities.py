@@ -19,19 +19,15 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
-from tessera.schema.identifiers import NICKNAMES, PHONETIC_VARIANTS, split_surname
+from tessera.schema.identifiers import (
+    IDENTIFIER_COLUMNS,
+    NICKNAMES,
+    PHONETIC_VARIANTS,
+    split_surname,
+)
 from tessera.synth import names
 
-COLUMNS: Final = (
-    "given_name",
-    "surname",
-    "date_of_birth",
-    "sex",
-    "postcode",
-    "house_number",
-    "street",
-    "city",
-)
+COLUMNS: Final = IDENTIFIER_COLUMNS[1:]  # all but the source-local record_id
 _MISSABLE: Final = ("given_name", "date_of_birth", "postcode", "house_number", "street", "city")
 _ORIGINS: Final = ("nl", "de")
 # Share of people who move to another region when they move (otherwise within the region).
