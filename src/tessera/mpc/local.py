@@ -1,0 +1,142 @@
+"""Run an MPC session among separate local processes, exactly as stations will run it.
+
+Each party is its own OS process with its own TLS identity and only its own inputs; the
+launcher (the researcher) receives nothing but the output shares and reconstructs them.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import queue
+import secrets
+import socket
+import tempfile
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from tessera.mpc.certificates import TlsFiles, issue_session_certificates
+from tessera.mpc.session import Accuracy, Input, Party
+
+PartyJob = Callable[[str], list[Input]]  # party name -> the full input list as that party sees it
+
+
+class SessionFailed(RuntimeError):
+    """A party process failed; the message names the party and its error (no data)."""
+
+
+@dataclass(frozen=True)
+class _Launch:
+    session: str
+    parties: tuple[Party, ...]
+    me: str
+    tls: TlsFiles
+    accuracy: Accuracy
+    function: Callable[..., object]
+    inputs: PartyJob
+    connect_seconds: float = 30.0
+    timeout_ms: int = 120_000
+
+
+def _free_ports(count: int) -> list[int]:
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for s in sockets:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
+
+
+def _party_main(launch: _Launch, results: multiprocessing.Queue) -> None:
+    """A party process: load own inputs, join the session, hand back only output shares."""
+    from tessera.mpc.session import Session
+
+    try:
+        inputs = launch.inputs(launch.me)
+        session = Session(
+            launch.session,
+            launch.parties,
+            launch.me,
+            launch.tls,
+            launch.accuracy,
+            connect_seconds=launch.connect_seconds,
+            timeout_ms=launch.timeout_ms,
+        )
+        try:
+            shares = session.run(launch.function, inputs, recipient=None)
+        finally:
+            session.close()
+        results.put((launch.me, "ok", shares))
+    except BaseException as exc:  # report, never the data: the message is the exception's
+        detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+        results.put((launch.me, "error", detail))
+
+
+def run_local(
+    function: Callable[..., object],
+    parties: Sequence[str],
+    inputs: PartyJob,
+    accuracy: Accuracy | None = None,
+    timeout: float = 600.0,
+) -> list[np.ndarray]:
+    """Run `function` among `parties` (3 names), each in its own process; return the outputs.
+
+    `inputs(name)` runs inside party `name`'s process and returns the input list as that
+    party sees it: its own inputs with values, the others' with shapes only.
+    """
+    from tessera.mpc.session import reconstruct
+
+    accuracy = accuracy or Accuracy()
+    if len(parties) != 3:
+        raise ValueError(f"an MPC session needs 3 parties, got {len(parties)}: add --helper")
+    session = secrets.token_hex(8)
+    context = multiprocessing.get_context("spawn")
+    results: multiprocessing.Queue = context.Queue()
+    # libspu's matmul asks for 4 OpenMP threads each; 3 parties on 2 cores thrash without this.
+    os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+    with tempfile.TemporaryDirectory(prefix="tessera-session-") as directory:
+        tls = issue_session_certificates(session, list(parties), Path(directory))
+        ports = _free_ports(len(parties))
+        members = tuple(Party(n, f"127.0.0.1:{p}") for n, p in zip(parties, ports, strict=True))
+        processes = [
+            context.Process(
+                target=_party_main,
+                args=(
+                    _Launch(session, members, name, tls[name], accuracy, function, inputs),
+                    results,
+                ),
+                name=f"tessera-{name}",
+                daemon=True,
+            )
+            for name in parties
+        ]
+        for process in processes:
+            process.start()
+        try:
+            shares = _collect(results, list(parties), timeout)
+        finally:
+            for process in processes:
+                process.join(timeout=10)
+                if process.is_alive():
+                    process.kill()
+    return reconstruct([shares[name] for name in parties], accuracy)
+
+
+def _collect(results: multiprocessing.Queue, parties: list[str], timeout: float) -> dict:
+    shares: dict[str, list[bytes]] = {}
+    while len(shares) < len(parties):
+        try:
+            name, status, payload = results.get(timeout=timeout)
+        except queue.Empty:
+            missing = ", ".join(p for p in parties if p not in shares)
+            raise SessionFailed(f"no answer from {missing} within {timeout:.0f} s") from None
+        if status != "ok":
+            raise SessionFailed(f"party {name} failed: {payload}")
+        shares[name] = payload
+    return shares

@@ -1,0 +1,113 @@
+"""MPC sessions: separate processes, TLS identities, inputs as shares, outputs to one place."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import stat
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from cryptography import x509
+
+from tessera.mpc import Accuracy, Input, SessionFailed, issue_session_certificates, run_local
+from tessera.mpc.local import _Launch, _party_main
+from tessera.mpc.session import Party, _decode, _encode
+
+PARTIES = ["registry", "gp", "helper"]
+X = np.random.default_rng(0).normal(size=(500, 3))
+Y = np.random.default_rng(1).normal(size=(500, 2))
+
+
+def cross_products(x, y):
+    return x.T @ y, jnp.sum(x * x, axis=0)
+
+
+def owned_inputs(me: str) -> list[Input]:
+    """What each party process sees: its own values, only the shapes of the others'."""
+    return [
+        Input("registry", X.shape, value=X if me == "registry" else None),
+        Input("gp", Y.shape, value=Y if me == "gp" else None),
+    ]
+
+
+def test_three_processes_compute_the_plaintext_answer():
+    xty, sumsq = run_local(cross_products, PARTIES, owned_inputs)
+    np.testing.assert_allclose(xty, X.T @ Y, atol=2e-3)
+    np.testing.assert_allclose(sumsq, (X * X).sum(axis=0), rtol=1e-4)
+
+
+def test_a_party_certified_by_another_authority_cannot_join(tmp_path):
+    honest = issue_session_certificates("s1", PARTIES, tmp_path / "honest")
+    rogue = issue_session_certificates("s1", PARTIES, tmp_path / "rogue")
+    members = tuple(Party(n, f"127.0.0.1:{p}") for n, p in zip(PARTIES, _ports(), strict=True))
+    context = multiprocessing.get_context("spawn")
+    results = context.Queue()
+    processes = []
+    for name in PARTIES:
+        tls = rogue[name] if name == "gp" else honest[name]
+        launch = _Launch(
+            "s1", members, name, tls, Accuracy(), cross_products, owned_inputs, 3.0, 3_000
+        )
+        processes.append(context.Process(target=_party_main, args=(launch, results)))
+    for process in processes:
+        process.start()
+    outcomes = [results.get(timeout=120) for _ in PARTIES]
+    for process in processes:
+        process.join(timeout=30)
+    assert all(status == "error" for _, status, _ in outcomes), outcomes
+    assert all("mutually authenticated TLS" in detail for _, _, detail in outcomes), outcomes
+
+
+def test_wrong_number_of_parties_is_refused():
+    with pytest.raises(ValueError, match="needs 3 parties, got 2: add --helper"):
+        run_local(cross_products, PARTIES[:2], owned_inputs)
+
+
+def test_a_failing_party_fails_the_session_with_its_reason():
+    with pytest.raises(SessionFailed, match="no such file"):
+        run_local(cross_products, PARTIES, _Broken())
+
+
+class _Broken:
+    def __call__(self, me: str) -> list[Input]:
+        raise FileNotFoundError(f"{me}: no such file")
+
+
+def test_session_certificates_keep_keys_private_and_forget_the_ca_key(tmp_path):
+    files = issue_session_certificates("s2", PARTIES, tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ["ca.pem", *(f"{n}.pem" for n in PARTIES), *(f"{n}.key" for n in PARTIES)]
+    )
+    ca = x509.load_pem_x509_certificate(files["gp"].ca.read_bytes())
+    for name, tls in files.items():
+        assert stat.S_IMODE(os.stat(tls.private_key).st_mode) == 0o600
+        cert = x509.load_pem_x509_certificate(tls.certificate.read_bytes())
+        cert.verify_directly_issued_by(ca)
+        assert cert.subject.rfc4514_string() == f"CN={name}"
+
+
+def test_share_messages_round_trip_and_malformed_ones_are_refused():
+    from spu import api
+    from spu.libspu import Visibility
+
+    io = api.Io(3, Accuracy().runtime_config("t"))
+    shares = io.make_shares(X, Visibility.VIS_SECRET)
+    decoded = [_decode(_encode(s)) for s in shares]
+    np.testing.assert_allclose(io.reconstruct(decoded), X, atol=1e-4)
+    assert X.tobytes() not in _encode(shares[0])
+    with pytest.raises(ValueError, match="malformed share message"):
+        _decode(_encode(shares[0]) + b"x")
+
+
+def test_accuracy_presets():
+    assert Accuracy.preset("precise").field == "FM128"
+    with pytest.raises(ValueError, match="unknown accuracy 'exact'"):
+        Accuracy.preset("exact")
+
+
+def _ports() -> list[int]:
+    from tessera.mpc.local import _free_ports
+
+    return _free_ports(3)
