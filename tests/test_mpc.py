@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from cryptography import x509
 
-from tessera.mpc import Accuracy, Input, SessionFailed, issue_session_certificates, run_local
+from tessera.mpc import Accuracy, SessionFailed, issue_session_certificates, run_local
 from tessera.mpc.local import _Launch, _party_main
 from tessera.mpc.session import Party, _decode, _encode
 
@@ -24,16 +24,18 @@ def cross_products(x, y):
     return x.T @ y, jnp.sum(x * x, axis=0)
 
 
-def owned_inputs(me: str) -> list[Input]:
-    """What each party process sees: its own values, only the shapes of the others'."""
-    return [
-        Input("registry", X.shape, value=X if me == "registry" else None),
-        Input("gp", Y.shape, value=Y if me == "gp" else None),
-    ]
+LAYOUT = [("x", "registry"), ("y", "gp")]
+
+
+def owned_inputs(me: str) -> tuple[dict[str, np.ndarray], dict]:
+    """What each party process loads: its own values only, and a label for the recipient."""
+    mine = {"registry": {"x": X}, "gp": {"y": Y}}.get(me, {})
+    return mine, {"party": me}
 
 
 def test_three_processes_compute_the_plaintext_answer():
-    xty, sumsq = run_local(cross_products, PARTIES, owned_inputs)
+    (xty, sumsq), metadata = run_local(cross_products, PARTIES, LAYOUT, owned_inputs)
+    assert metadata == {name: {"party": name} for name in PARTIES}
     np.testing.assert_allclose(xty, X.T @ Y, atol=2e-3)
     np.testing.assert_allclose(sumsq, (X * X).sum(axis=0), rtol=1e-4)
 
@@ -48,7 +50,16 @@ def test_a_party_certified_by_another_authority_cannot_join(tmp_path):
     for name in PARTIES:
         tls = rogue[name] if name == "gp" else honest[name]
         launch = _Launch(
-            "s1", members, name, tls, Accuracy(), cross_products, owned_inputs, 3.0, 3_000
+            "s1",
+            members,
+            name,
+            tls,
+            Accuracy(),
+            cross_products,
+            tuple(LAYOUT),
+            owned_inputs,
+            3.0,
+            3_000,
         )
         processes.append(context.Process(target=_party_main, args=(launch, results)))
     for process in processes:
@@ -62,16 +73,16 @@ def test_a_party_certified_by_another_authority_cannot_join(tmp_path):
 
 def test_wrong_number_of_parties_is_refused():
     with pytest.raises(ValueError, match="needs 3 parties, got 2: add --helper"):
-        run_local(cross_products, PARTIES[:2], owned_inputs)
+        run_local(cross_products, PARTIES[:2], LAYOUT, owned_inputs)
 
 
 def test_a_failing_party_fails_the_session_with_its_reason():
     with pytest.raises(SessionFailed, match="no such file"):
-        run_local(cross_products, PARTIES, _Broken())
+        run_local(cross_products, PARTIES, LAYOUT, _Broken())
 
 
 class _Broken:
-    def __call__(self, me: str) -> list[Input]:
+    def __call__(self, me: str) -> tuple[dict, dict]:
         raise FileNotFoundError(f"{me}: no such file")
 
 

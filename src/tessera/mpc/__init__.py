@@ -7,11 +7,10 @@ the engine, and revealing outputs to the recipient only.
 
 from tessera.mpc.certificates import TlsFiles, issue_session_certificates
 from tessera.mpc.local import SessionFailed, run_local
-from tessera.mpc.session import Accuracy, Input, Party, Session, reconstruct
+from tessera.mpc.session import Accuracy, Party, Session, reconstruct
 
 __all__ = [
     "Accuracy",
-    "Input",
     "Party",
     "Session",
     "SessionFailed",

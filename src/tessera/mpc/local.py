@@ -20,9 +20,11 @@ from pathlib import Path
 import numpy as np
 
 from tessera.mpc.certificates import TlsFiles, issue_session_certificates
-from tessera.mpc.session import Accuracy, Input, Party
+from tessera.mpc.session import Accuracy, Party
 
-PartyJob = Callable[[str], list[Input]]  # party name -> the full input list as that party sees it
+# Runs inside party `name`'s process: its own input values, and metadata for the recipient
+# only (e.g. the labels of its categories). It must not read any other party's data.
+PartyJob = Callable[[str], tuple[dict[str, np.ndarray], dict]]
 
 
 class SessionFailed(RuntimeError):
@@ -37,7 +39,8 @@ class _Launch:
     tls: TlsFiles
     accuracy: Accuracy
     function: Callable[..., object]
-    inputs: PartyJob
+    layout: tuple[tuple[str, str], ...]
+    job: PartyJob
     connect_seconds: float = 30.0
     timeout_ms: int = 120_000
 
@@ -58,7 +61,7 @@ def _party_main(launch: _Launch, results: multiprocessing.Queue) -> None:
     from tessera.mpc.session import Session
 
     try:
-        inputs = launch.inputs(launch.me)
+        mine, metadata = launch.job(launch.me)
         session = Session(
             launch.session,
             launch.parties,
@@ -69,10 +72,10 @@ def _party_main(launch: _Launch, results: multiprocessing.Queue) -> None:
             timeout_ms=launch.timeout_ms,
         )
         try:
-            shares = session.run(launch.function, inputs, recipient=None)
+            shares = session.run(launch.function, launch.layout, mine, recipient=None)
         finally:
             session.close()
-        results.put((launch.me, "ok", shares))
+        results.put((launch.me, "ok", (shares, metadata)))
     except BaseException as exc:  # report, never the data: the message is the exception's
         detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
         results.put((launch.me, "error", detail))
@@ -81,14 +84,16 @@ def _party_main(launch: _Launch, results: multiprocessing.Queue) -> None:
 def run_local(
     function: Callable[..., object],
     parties: Sequence[str],
-    inputs: PartyJob,
+    layout: Sequence[tuple[str, str]],
+    job: PartyJob,
     accuracy: Accuracy | None = None,
     timeout: float = 600.0,
-) -> list[np.ndarray]:
-    """Run `function` among `parties` (3 names), each in its own process; return the outputs.
+) -> tuple[list[np.ndarray], dict[str, dict]]:
+    """Run `function` among `parties` (3 names), each in its own process.
 
-    `inputs(name)` runs inside party `name`'s process and returns the input list as that
-    party sees it: its own inputs with values, the others' with shapes only.
+    `layout` lists the function's inputs in order as (name, owner); `job(name)` runs in
+    party `name`'s process and loads that party's own inputs. Returns the outputs and each
+    party's metadata for the recipient (the launcher).
     """
     from tessera.mpc.session import reconstruct
 
@@ -108,7 +113,9 @@ def run_local(
             context.Process(
                 target=_party_main,
                 args=(
-                    _Launch(session, members, name, tls[name], accuracy, function, inputs),
+                    _Launch(
+                        session, members, name, tls[name], accuracy, function, tuple(layout), job
+                    ),
                     results,
                 ),
                 name=f"tessera-{name}",
@@ -119,17 +126,18 @@ def run_local(
         for process in processes:
             process.start()
         try:
-            shares = _collect(results, list(parties), timeout)
+            answers = _collect(results, list(parties), timeout)
         finally:
             for process in processes:
                 process.join(timeout=10)
                 if process.is_alive():
                     process.kill()
-    return reconstruct([shares[name] for name in parties], accuracy)
+    outputs = reconstruct([answers[name][0] for name in parties], accuracy)
+    return outputs, {name: answers[name][1] for name in parties}
 
 
 def _collect(results: multiprocessing.Queue, parties: list[str], timeout: float) -> dict:
-    shares: dict[str, list[bytes]] = {}
+    shares: dict[str, tuple[list[bytes], dict]] = {}
     while len(shares) < len(parties):
         try:
             name, status, payload = results.get(timeout=timeout)

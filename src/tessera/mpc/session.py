@@ -9,8 +9,9 @@ outputs are reconstructed at the recipient only. Nothing secret is logged or wri
 from __future__ import annotations
 
 import hashlib
+import json
 import struct
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -59,24 +60,11 @@ class Accuracy:
             fxp_fraction_bits=self.fraction_bits,
         )
         config.fxp_exp_mode = {"pade": config.EXP_PADE, "taylor": config.EXP_TAYLOR}[self.exp]
+        # Shuffle-then-quicksort: opens only comparisons of a secretly shuffled sequence.
+        config.sort_method = config.SORT_QUICK
         # Public randomness must agree across parties; derive it from the session id.
         config.public_random_seed = int.from_bytes(hashlib.sha256(session.encode()).digest()[:8])
         return config
-
-
-@dataclass(frozen=True)
-class Input:
-    """One secret input: its owner, its public shape and dtype, and (at the owner) its value."""
-
-    owner: str
-    shape: tuple[int, ...]
-    dtype: str = "float64"
-    value: np.ndarray | None = None
-
-    @classmethod
-    def mine(cls, owner: str, value: np.ndarray) -> Input:
-        value = np.asarray(value)
-        return cls(owner, tuple(value.shape), str(value.dtype), value)
 
 
 class Session:
@@ -128,31 +116,35 @@ class Session:
     def run(
         self,
         function: Callable[..., object],
-        inputs: Sequence[Input],
+        layout: Sequence[tuple[str, str]],
+        mine: Mapping[str, np.ndarray],
         recipient: str | None,
     ) -> list[np.ndarray] | list[bytes] | None:
         """Evaluate `function(*inputs)` on secret shares; the recipient gets the outputs.
 
-        Every party calls this with the same function and input shapes; only owners pass
-        values. With a party as recipient, it gets the flat list of outputs and the others
-        None. With `recipient=None` (someone outside the session, e.g. the researcher) every
-        party gets its own encoded output shares to deliver; `reconstruct` combines them.
+        `layout` is the public, ordered list of (input name, owner party); `mine` holds this
+        party's values for the inputs it owns. Parties first tell each other the shapes of
+        their inputs (public metadata), so nobody needs to see another party's data to
+        compile. With a party as recipient it gets the flat list of outputs and the others
+        None; with `recipient=None` (someone outside the session, e.g. the researcher) every
+        party gets its own encoded output shares to deliver, and `reconstruct` combines them.
         """
         if recipient is not None and recipient not in self.names:
             raise ValueError(f"recipient {recipient!r} is not a party of this session")
-        names = [f"{self.session}-in{i}" for i in range(len(inputs))]
-        placeholders = [np.zeros(i.shape, dtype=i.dtype) for i in inputs]
+        shapes = self._exchange_shapes(layout, mine)
+        names = [f"{self.session}-{name}" for name, _ in layout]
+        placeholders = [np.zeros(shape, dtype=dtype) for shape, dtype in shapes]
         executable, _ = frontend.compile(
             frontend.Kind.JAX,
             function,
             placeholders,
             {},
             names,
-            [libspu.Visibility.VIS_SECRET] * len(inputs),
+            [libspu.Visibility.VIS_SECRET] * len(layout),
             lambda outputs: [f"{self.session}-out{i}" for i in range(len(outputs))],
         )
-        for name, spec in zip(names, inputs, strict=True):
-            self.runtime.set_var(name, self._share_in(spec))
+        for name, (slot, owner) in zip(names, layout, strict=True):
+            self.runtime.set_var(name, self._share_in(owner, mine.get(slot)))
         self.runtime.run(executable)
         if recipient is None:
             outputs = [_encode(self.runtime.get_var(n)) for n in executable.output_names]
@@ -164,14 +156,30 @@ class Session:
             self.runtime.del_var(name)
         return results if self.me == recipient else None
 
-    def _share_in(self, spec: Input) -> libspu.Share:
+    def _exchange_shapes(
+        self, layout: Sequence[tuple[str, str]], mine: Mapping[str, np.ndarray]
+    ) -> list[tuple[tuple[int, ...], str]]:
+        """Tell the others the shape and dtype of each of my inputs; learn theirs."""
+        owned = [name for name, owner in layout if owner == self.me]
+        missing = sorted(set(owned) - set(mine))
+        if missing:
+            raise ValueError(f"{self.me} must supply its inputs {missing}")
+        announce = {n: [list(np.shape(mine[n])), str(np.asarray(mine[n]).dtype)] for n in owned}
+        for rank in range(WORLD_SIZE):
+            if rank != self.rank:
+                self.link.send(rank, json.dumps(announce))
+        known = dict(announce)
+        for rank in range(WORLD_SIZE):
+            if rank != self.rank:
+                known.update(json.loads(self.link.recv(rank)))
+        return [(tuple(known[name][0]), known[name][1]) for name, _ in layout]
+
+    def _share_in(self, owner_name: str, value: np.ndarray | None) -> libspu.Share:
         """The owner splits its value and sends each party its share; others receive theirs."""
-        owner = self.names.index(spec.owner)
+        owner = self.names.index(owner_name)
         if self.rank != owner:
             return _decode(self.link.recv(owner))
-        if spec.value is None or tuple(np.shape(spec.value)) != spec.shape:
-            raise ValueError(f"{spec.owner} must supply its input of shape {spec.shape}")
-        shares = self.io.make_shares(np.asarray(spec.value), libspu.Visibility.VIS_SECRET)
+        shares = self.io.make_shares(np.asarray(value), libspu.Visibility.VIS_SECRET)
         for rank, share in enumerate(shares):
             if rank != self.rank:
                 self.link.send(rank, _encode(share))
