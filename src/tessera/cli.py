@@ -40,9 +40,11 @@ class Format(StrEnum):
 @contextmanager
 def user_errors() -> Iterator[None]:
     """Report expected failures (bad input, missing files) as one line, exit status 2."""
+    from tessera.mpc.local import SessionFailed
+
     try:
         yield
-    except (ValueError, FileNotFoundError, PermissionError, KeyError) as exc:
+    except (ValueError, FileNotFoundError, PermissionError, KeyError, SessionFailed) as exc:
         message = str(exc).strip("'\"") or type(exc).__name__
         err.print(f"[bold red]error:[/] {message}", highlight=False, markup=True, soft_wrap=True)
         raise typer.Exit(2) from None
@@ -153,3 +155,101 @@ def validate(
     with user_errors():
         frame = load(location, table, mapping=mapping, sql_table=sql_table, query=query)
     print(f"ok: {len(frame):,} rows fit the canonical {table!r} table")
+
+
+local = typer.Typer(
+    help="Run an analysis among separate local party processes, exactly as stations will.",
+    no_args_is_help=True,
+)
+app.add_typer(local, name="local")
+
+PartyOption = Annotated[
+    list[str], typer.Option("--party", help="NAME=PATH of a party's CSV or Parquet file.")
+]
+HelperOption = Annotated[
+    bool, typer.Option("--helper", help="Add a third compute party that holds no data.")
+]
+JoinOption = Annotated[str, typer.Option(help="Column holding the shared pseudonym.")]
+FormatOption = Annotated[Format, typer.Option("--format", help="table or json.")]
+AccuracyOption = Annotated[str, typer.Option(help="fast or precise (fixed-point setting).")]
+
+
+def _parties(specs: list[str]) -> dict[str, str]:
+    parties: dict[str, str] = {}
+    for spec in specs:
+        name, sep, path = spec.partition("=")
+        if not sep or not name or not path:
+            raise ValueError(f"--party {spec!r}: write NAME=PATH")
+        if name in parties or name == "helper":
+            raise ValueError(f"--party {name}: party names must be distinct and not 'helper'")
+        parties[name] = path
+    return parties
+
+
+def _emit(result: dict, format: Format, table: str) -> None:
+    print(json.dumps(result, indent=1) if format is Format.json else table)
+
+
+@local.command("crosstab")
+def local_crosstab(
+    party: PartyOption,
+    join: JoinOption,
+    rows: Annotated[str, typer.Option(help="Categorical column for the rows.")],
+    cols: Annotated[str, typer.Option(help="Categorical column for the columns.")],
+    min_cell: Annotated[int, typer.Option(min=0, help="Suppress counts below this.")] = 10,
+    helper: HelperOption = False,
+    accuracy: AccuracyOption = "fast",
+    format: FormatOption = Format.table,
+) -> None:
+    """Count patients by two categorical columns that may sit at different parties."""
+    from tessera.analyses import crosstab
+    from tessera.analyses.vertical import plan_for_files, run_vertical
+
+    with user_errors():
+        paths = _parties(party)
+        plan = plan_for_files(paths, join, categorical=(rows, cols))
+        with err.status("running the secure cross-table among the parties"):
+            (counts,), labels = run_vertical(
+                plan, paths, crosstab.statistic, helper, accuracy,
+                rows=rows, cols=cols, min_cell=min_cell,
+            )  # fmt: skip
+    cells = crosstab.records(counts, labels[rows], labels[cols])
+    grid = pd_crosstab_text(cells, rows, cols)
+    _emit({"counts": cells}, format, grid)
+
+
+@local.command("describe")
+def local_describe(
+    party: PartyOption,
+    join: JoinOption,
+    columns: Annotated[str, typer.Option(help="Numeric columns, comma-separated.")],
+    helper: HelperOption = False,
+    accuracy: AccuracyOption = "fast",
+    format: FormatOption = Format.table,
+) -> None:
+    """Count, mean and standard deviation of numeric columns over the joined patients."""
+    from tessera.analyses import describe
+    from tessera.analyses.vertical import plan_for_files, run_vertical
+
+    names = tuple(c.strip() for c in columns.split(",") if c.strip())
+    with user_errors():
+        paths = _parties(party)
+        plan = plan_for_files(paths, join, numeric=names)
+        with err.status("running the secure description among the parties"):
+            (result,), _ = run_vertical(
+                plan, paths, describe.statistic, helper, accuracy, columns=names
+            )
+    summary = describe.records(result, names)
+    lines = [f"{'column':<24}{'count':>8}{'mean':>12}{'sd':>12}"] + [
+        f"{c:<24}{v['count']:>8}{v['mean']:>12.4g}{v['sd']:>12.4g}" for c, v in summary.items()
+    ]
+    _emit({"columns": summary}, format, "\n".join(lines))
+
+
+def pd_crosstab_text(cells: list[list], rows: str, cols: str) -> str:
+    """The cells as a grid; suppressed cells show as '<min'."""
+    import pandas as pd
+
+    shown = [[r, c, "<min" if n is None else str(n)] for r, c, n in cells]
+    frame = pd.DataFrame(shown, columns=[rows, cols, "n"])
+    return frame.pivot(index=rows, columns=cols, values="n").to_string()

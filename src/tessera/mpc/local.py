@@ -58,6 +58,7 @@ def _free_ports(count: int) -> list[int]:
 
 def _party_main(launch: _Launch, results: multiprocessing.Queue) -> None:
     """A party process: load own inputs, join the session, hand back only output shares."""
+    os.dup2(2, 1)  # the engine's C++ log lines are diagnostics: keep them off the result stream
     from tessera.mpc.session import Session
 
     try:

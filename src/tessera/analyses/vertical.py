@@ -1,0 +1,199 @@
+"""The joined table of a vertical analysis: columns held by different parties, rows aligned.
+
+A `Plan` is public: which data party holds which column, the join column, and which
+columns are numeric or categorical. Each party encodes only its own columns (numeric as
+value + presence, categorical as one-hot over its own levels; missing = all zeros) and the
+other parties' columns are aligned to the anchor party's rows inside MPC (`tessera.mpc.join`).
+Analyses are `statistic(table, weight)` functions in `jax.numpy`; `Vertical` runs one in
+MPC and `plaintext` runs the very same function on a pandas join, as its reference.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import jax.numpy as jnp
+import numpy as np
+import pandas as pd
+
+from tessera.mpc.join import align, align_reference, pseudonym_keys
+from tessera.sources.readers import read_file
+
+Statistic = Callable[..., object]
+
+
+@dataclass(frozen=True, eq=False)  # hashed by identity: JAX hashes what it compiles
+class Plan:
+    """Public description of a vertical analysis. The first party is the anchor: the joined
+    table has its rows (a patient counts when every party holds them)."""
+
+    parties: tuple[str, ...]
+    join: str
+    owners: Mapping[str, str]  # column -> data party holding it
+    numeric: tuple[str, ...] = ()
+    categorical: tuple[str, ...] = ()
+
+    @property
+    def layout(self) -> tuple[tuple[str, str], ...]:
+        keys = tuple((f"keys:{p}", p) for p in self.parties)
+        columns = tuple((f"col:{c}", self.owners[c]) for c in (*self.numeric, *self.categorical))
+        return keys + columns
+
+    def encode(self, party: str, frame: pd.DataFrame) -> tuple[dict[str, np.ndarray], dict]:
+        """This party's inputs (its own columns only) and its category labels (recipient only)."""
+        side = 0 if party == self.parties[0] else 1
+        mine = (
+            {f"keys:{party}": pseudonym_keys(frame[self.join], side)}
+            if party in self.parties
+            else {}
+        )
+        labels = {}
+        for column in self.numeric:
+            if self.owners[column] == party:
+                values = pd.to_numeric(frame[column], errors="raise").astype(float)
+                present = values.notna().to_numpy()
+                mine[f"col:{column}"] = np.stack([values.fillna(0).to_numpy(), present], axis=1)
+        for column in self.categorical:
+            if self.owners[column] == party:
+                text = frame[column].astype("string")
+                levels = sorted(text.dropna().unique().tolist())
+                mine[f"col:{column}"] = np.stack(
+                    [(text == level).fillna(False).to_numpy(float) for level in levels], axis=1
+                ) if levels else np.zeros((len(frame), 0))  # fmt: skip
+                labels[column] = levels
+        return mine, labels
+
+    def assemble(self, inputs: Mapping[str, object], align_rows: Callable = align):
+        """(columns by name aligned to the anchor's rows, weight). Numeric columns come as
+        (value, present); a row's weight is 1 when every party holds the patient."""
+        anchor = self.parties[0]
+        weight = None
+        aligned: dict[str, object] = {}
+        for party in self.parties[1:]:
+            own = [c for c in (*self.numeric, *self.categorical) if self.owners[c] == party]
+            if not own:
+                continue
+            widths = [inputs[f"col:{c}"].shape[1] for c in own]
+            stacked = jnp.concatenate([inputs[f"col:{c}"] for c in own], axis=1)
+            w, columns = align_rows(inputs[f"keys:{anchor}"], inputs[f"keys:{party}"], stacked)
+            weight = w if weight is None else weight * w
+            offsets = np.cumsum([0, *widths])
+            for column, start, stop in zip(own, offsets[:-1], offsets[1:], strict=True):
+                aligned[column] = columns[:, start:stop]
+        for column in (*self.numeric, *self.categorical):
+            if self.owners[column] == anchor:
+                aligned[column] = inputs[f"col:{column}"]
+        n = inputs[f"keys:{anchor}"].shape[0]
+        if weight is None:
+            weight = jnp.ones(n)
+        return aligned, weight
+
+
+@dataclass(frozen=True, eq=False)  # hashed by identity: JAX hashes what it compiles
+class Vertical:
+    """A picklable MPC function: join the parties' columns, then apply the statistic."""
+
+    plan: Plan
+    statistic: Statistic
+    options: Mapping[str, object] = field(default_factory=dict)
+
+    @property
+    def __name__(self) -> str:  # the SPU compiler names the program after the function
+        return f"vertical_{getattr(self.statistic, '__module__', 'statistic').rsplit('.', 1)[-1]}"
+
+    def __call__(self, *arrays):
+        inputs = dict(zip((name for name, _ in self.plan.layout), arrays, strict=True))
+        table, weight = self.plan.assemble(inputs)
+        return self.statistic(table, weight, **self.options)
+
+
+@dataclass(frozen=True)
+class PartyFiles:
+    """The job each party process runs: read its own file, encode its own columns."""
+
+    plan: Plan
+    paths: Mapping[str, str]
+
+    def __call__(self, party: str) -> tuple[dict[str, np.ndarray], dict]:
+        if party not in self.paths:  # the helper holds no data
+            return {}, {}
+        return self.plan.encode(party, read_file(Path(self.paths[party])))
+
+
+def column_names(path: str | Path) -> list[str]:
+    """A file's column names without reading its rows (they are public schema)."""
+    path = Path(path)
+    if path.suffix.lower() in (".parquet", ".pq") and path.exists():
+        import pyarrow.parquet as pq
+
+        return list(pq.read_schema(path).names)
+    return list(read_file(path).columns)
+
+
+def plaintext(plan: Plan, frames: Mapping[str, pd.DataFrame], statistic: Statistic, **options):
+    """The reference: the same statistic on the same encodings, joined in the clear."""
+    inputs: dict[str, np.ndarray] = {}
+    labels: dict[str, list[str]] = {}
+    for party, frame in frames.items():
+        mine, own_labels = plan.encode(party, frame)
+        inputs.update(mine)
+        labels.update(own_labels)
+
+    def join_in_clear(anchor_keys, other_keys, columns):
+        weight, aligned = align_reference(np.asarray(anchor_keys), np.asarray(other_keys),
+                                          np.asarray(columns))  # fmt: skip
+        return jnp.asarray(weight), jnp.asarray(aligned)
+
+    table, weight = plan.assemble(inputs, align_rows=join_in_clear)
+    return statistic(table, weight, **options), labels
+
+
+def plan_for_files(
+    paths: Mapping[str, str],
+    join: str,
+    numeric: tuple[str, ...] = (),
+    categorical: tuple[str, ...] = (),
+) -> Plan:
+    """Resolve each column to the one party whose file holds it (schemas only, no rows)."""
+    if len(paths) < 2:
+        raise ValueError("a vertical analysis needs at least two parties: --party NAME=PATH")
+    names = {party: column_names(path) for party, path in paths.items()}
+    lacking = [party for party, columns in names.items() if join not in columns]
+    if lacking:
+        raise ValueError(f"join column {join!r} is missing at {', '.join(lacking)}")
+    owners = {}
+    for column in (*numeric, *categorical):
+        holders = [p for p, columns in names.items() if column in columns]
+        if not holders:
+            raise ValueError(f"unknown column {column!r}: no party holds it")
+        if len(holders) > 1:
+            raise ValueError(
+                f"column {column!r} is held by {' and '.join(holders)}: rename it at one party"
+            )
+        owners[column] = holders[0]
+    return Plan(tuple(paths), join, owners, tuple(numeric), tuple(categorical))
+
+
+def run_vertical(
+    plan: Plan,
+    paths: Mapping[str, str],
+    statistic: Statistic,
+    helper: bool = False,
+    accuracy: str = "fast",
+    **options,
+) -> tuple[list[np.ndarray], dict[str, list[str]]]:
+    """Run `statistic` among one local process per party (plus a helper without data)."""
+    from tessera.mpc import Accuracy, run_local
+
+    parties = [*paths, "helper"] if helper else list(paths)
+    if len(parties) != 3:
+        hint = " (add --helper)" if len(parties) == 2 else ""
+        raise ValueError(f"an MPC session needs 3 parties, got {len(parties)}{hint}")
+    outputs, metadata = run_local(
+        Vertical(plan, statistic, options), parties, plan.layout, PartyFiles(plan, paths),
+        Accuracy.preset(accuracy),
+    )  # fmt: skip
+    labels = {column: levels for party in metadata.values() for column, levels in party.items()}
+    return outputs, labels
