@@ -8,9 +8,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import spu.utils.simulation as simulation
+from lifelines import KaplanMeierFitter
+from lifelines.statistics import multivariate_logrank_test
 from typer.testing import CliRunner
 
-from tessera.analyses import crosstab, describe
+from tessera.analyses import crosstab, describe, survival
 from tessera.analyses.vertical import Plan, Vertical, plaintext, plan_for_files
 from tessera.cli import app
 from tessera.mpc.session import Accuracy
@@ -105,3 +107,70 @@ def test_local_errors_are_one_line(files):
     bad = runner.invoke(app, ["local", "describe", "--party", "registry", "--join", "p",
                               "--columns", "bmi"])  # fmt: skip
     assert bad.exit_code == 2 and "write NAME=PATH" in bad.output
+
+
+KM_PLAN = Plan(
+    ("registry", "gp"),
+    "pseudonym",
+    {"survival_months": "registry", "vital_status": "registry", "smoking": "gp"},
+    numeric=("survival_months", "vital_status"),
+    categorical=("smoking",),
+    order_by="survival_months",
+)
+KM_OPTIONS = {"time": "survival_months", "event": "vital_status", "group": "smoking"}
+
+
+def assert_matches_lifelines(curves, logrank_result, joined):
+    for level, curve in curves.items():
+        rows = joined[joined["smoking"] == level]
+        fitter = KaplanMeierFitter().fit(rows["survival_months"], rows["vital_status"])
+        table = fitter.event_table.drop(index=0.0, errors="ignore")
+        assert curve["at_risk"].tolist() == table["at_risk"].tolist()
+        assert curve["events"].tolist() == table["observed"].tolist()
+        np.testing.assert_allclose(curve["time"], table.index, atol=1e-5)
+        expected = fitter.survival_function_["KM_estimate"].to_numpy()[1:]
+        np.testing.assert_allclose(curve["survival"], expected, atol=1e-6)
+        lower = fitter.confidence_interval_.iloc[1:, 0].to_numpy()
+        np.testing.assert_allclose(curve["lower"], lower, atol=1e-6)
+    test = multivariate_logrank_test(
+        joined["survival_months"], joined["smoking"], joined["vital_status"]
+    )
+    assert logrank_result[0] == pytest.approx(test.test_statistic, rel=1e-4)
+    assert logrank_result[1] == pytest.approx(test.p_value, rel=1e-3)
+
+
+def test_kaplan_meier_in_mpc_equals_lifelines(cohort):
+    inputs = {}
+    for party in KM_PLAN.parties:
+        inputs.update(KM_PLAN.encode(party, getattr(cohort, party))[0])
+    simulator = simulation.Simulator(3, Accuracy().runtime_config("test"))
+    outputs = simulation.sim_jax(simulator, Vertical(KM_PLAN, survival.statistic, KM_OPTIONS))(
+        *(inputs[n] for n, _ in KM_PLAN.layout)
+    )
+    levels = sorted(cohort.gp["smoking"].dropna().unique())
+    curves = survival.from_counts(*outputs, levels)
+    joined = cohort.joined("registry", "gp")
+    assert_matches_lifelines(curves, survival.logrank(outputs[0], outputs[2], outputs[3]), joined)
+    assert sum(int(c["at_risk"].iloc[0]) for c in curves.values()) == len(joined)
+
+
+def test_local_kaplan_meier_json(cohort, files):
+    args = ["local", "kaplan-meier", "--party", f"registry={files['registry']}", "--party",
+            f"gp={files['gp']}", "--helper", "--join", "pseudonym", "--time", "survival_months",
+            "--event", "vital_status", "--by", "smoking", "--format", "json"]  # fmt: skip
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.output)
+    joined = cohort.joined("registry", "gp")
+    assert set(out["groups"]) == set(joined["smoking"].dropna())
+    curves = {k: pd.DataFrame(v) for k, v in out["groups"].items()}
+    test = multivariate_logrank_test(
+        joined["survival_months"], joined["smoking"], joined["vital_status"]
+    )
+    assert out["logrank"]["statistic"] == pytest.approx(test.test_statistic, rel=1e-4)
+    never = joined[joined["smoking"] == "never"]
+    fitter = KaplanMeierFitter().fit(never["survival_months"], never["vital_status"])
+    np.testing.assert_allclose(
+        curves["never"]["survival"], fitter.survival_function_["KM_estimate"].to_numpy()[1:],
+        atol=1e-6,
+    )  # fmt: skip

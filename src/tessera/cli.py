@@ -246,6 +246,56 @@ def local_describe(
     _emit({"columns": summary}, format, "\n".join(lines))
 
 
+@local.command("kaplan-meier")
+def local_kaplan_meier(
+    party: PartyOption,
+    join: JoinOption,
+    time: Annotated[str, typer.Option(help="Follow-up time column.")],
+    event: Annotated[str, typer.Option(help="Event column (1 = event, 0 = censored).")],
+    by: Annotated[str | None, typer.Option(help="Group column; may sit at another party.")] = None,
+    helper: HelperOption = False,
+    accuracy: AccuracyOption = "fast",
+    format: FormatOption = Format.table,
+) -> None:
+    """Kaplan-Meier curves (with Greenwood limits) by group, and the log-rank test."""
+    from tessera.analyses import survival
+    from tessera.analyses.vertical import plan_for_files, run_vertical
+
+    with user_errors():
+        paths = _parties(party)
+        plan = plan_for_files(
+            paths, join, numeric=(time, event), categorical=(by,) if by else (), order_by=time
+        )
+        with err.status("running the secure Kaplan-Meier among the parties"):
+            outputs, labels = run_vertical(
+                plan, paths, survival.statistic, helper, accuracy, time=time, event=event,
+                group=by,
+            )  # fmt: skip
+        levels = labels[by] if by else ["all"]
+        curves = survival.from_counts(*outputs, levels)
+        if not any(len(c) for c in curves.values()):
+            raise ValueError("no patient is in every party's data: nothing to estimate")
+        test = survival.logrank(outputs[0], outputs[2], outputs[3]) if by else None
+    result = {
+        "groups": {
+            label: {k: curve[k].tolist() for k in ("time", "survival", "at_risk", "events")}
+            for label, curve in curves.items()
+        },
+        "logrank": {"statistic": test[0], "p_value": test[1]} if test else None,
+    }
+    lines = []
+    for label, curve in curves.items():
+        at = {m: float(survival.survival_at(curve, m)) for m in (12, 36, 60)}
+        lines.append(
+            f"{label:<20} n={int(curve['at_risk'].iloc[0]) if len(curve) else 0:>7} "
+            f"events={int(curve['events'].sum()):>7}  "
+            + "  ".join(f"S({m}m)={v:.3f}" for m, v in at.items())
+        )
+    if test:
+        lines.append(f"log-rank chi2 = {test[0]:.3f}, p = {test[1]:.4g}")
+    _emit(result, format, "\n".join(lines))
+
+
 def pd_crosstab_text(cells: list[list], rows: str, cols: str) -> str:
     """The cells as a grid; suppressed cells show as '<min'."""
     import pandas as pd

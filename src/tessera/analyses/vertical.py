@@ -34,6 +34,7 @@ class Plan:
     owners: Mapping[str, str]  # column -> data party holding it
     numeric: tuple[str, ...] = ()
     categorical: tuple[str, ...] = ()
+    order_by: str | None = None  # an anchor column the anchor sorts its own rows by
 
     @property
     def layout(self) -> tuple[tuple[str, str], ...]:
@@ -44,6 +45,8 @@ class Plan:
     def encode(self, party: str, frame: pd.DataFrame) -> tuple[dict[str, np.ndarray], dict]:
         """This party's inputs (its own columns only) and its category labels (recipient only)."""
         side = 0 if party == self.parties[0] else 1
+        if side == 0 and self.order_by is not None:
+            frame = frame.sort_values(self.order_by, na_position="last", kind="stable")
         mine = (
             {f"keys:{party}": pseudonym_keys(frame[self.join], side)}
             if party in self.parties
@@ -155,8 +158,12 @@ def plan_for_files(
     join: str,
     numeric: tuple[str, ...] = (),
     categorical: tuple[str, ...] = (),
+    order_by: str | None = None,
 ) -> Plan:
-    """Resolve each column to the one party whose file holds it (schemas only, no rows)."""
+    """Resolve each column to the one party whose file holds it (schemas only, no rows).
+
+    With `order_by`, the party holding that column becomes the anchor and sorts its rows.
+    """
     if len(paths) < 2:
         raise ValueError("a vertical analysis needs at least two parties: --party NAME=PATH")
     names = {party: column_names(path) for party, path in paths.items()}
@@ -173,7 +180,11 @@ def plan_for_files(
                 f"column {column!r} is held by {' and '.join(holders)}: rename it at one party"
             )
         owners[column] = holders[0]
-    return Plan(tuple(paths), join, owners, tuple(numeric), tuple(categorical))
+    parties = tuple(paths)
+    if order_by is not None:
+        anchor = owners[order_by]
+        parties = (anchor, *(p for p in parties if p != anchor))
+    return Plan(parties, join, owners, tuple(numeric), tuple(categorical), order_by)
 
 
 def run_vertical(
