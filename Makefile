@@ -16,6 +16,10 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/tessera synth nsclc --patients 20000 --seed 7 --pseudonyms --out $(DEMO)
 	$(BIN)/tessera summary $(DEMO) --plot $(DEMO)/survival-by-stage.png
+	@echo "\nSurvival by COPD (held by the GP network), computed securely among three processes:"
+	$(BIN)/tessera local kaplan-meier --party registry=$(DEMO)/registry.parquet \
+		--party gp=$(DEMO)/gp.parquet --helper --join pseudonym \
+		--time survival_months --event vital_status --by copd
 
 postgres:
 	bash scripts/postgres.sh

@@ -58,7 +58,14 @@ def _free_ports(count: int) -> list[int]:
 
 def _party_main(launch: _Launch, results: multiprocessing.Queue) -> None:
     """A party process: load own inputs, join the session, hand back only output shares."""
-    os.dup2(2, 1)  # the engine's C++ log lines are diagnostics: keep them off the result stream
+    # The engine's C++ logs (brpc, spdlog) are diagnostics, not results: a party's failure
+    # reaches the user through the launcher. Keep them with TESSERA_DEBUG=1.
+    if os.environ.get("TESSERA_DEBUG") != "1":
+        quiet = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(quiet, 1)
+        os.dup2(quiet, 2)
+    else:
+        os.dup2(2, 1)
     from tessera.mpc.session import Session
 
     try:
