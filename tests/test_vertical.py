@@ -174,3 +174,55 @@ def test_local_kaplan_meier_json(cohort, files):
         curves["never"]["survival"], fitter.survival_function_["KM_estimate"].to_numpy()[1:],
         atol=1e-6,
     )  # fmt: skip
+
+
+LR_FEATURES = ("age_at_diagnosis", "ecog", "charlson_index", "copd")
+LR_PLAN = Plan(
+    ("registry", "gp"),
+    "pseudonym",
+    {"unplanned_admission_90d": "registry", "age_at_diagnosis": "registry", "ecog": "registry",
+     "charlson_index": "gp", "copd": "gp"},
+    numeric=("unplanned_admission_90d", *LR_FEATURES),
+)  # fmt: skip
+
+
+def secure_logistic(cohort, **options):
+    from tessera.analyses import logistic
+
+    inputs = {}
+    for party in LR_PLAN.parties:
+        inputs.update(LR_PLAN.encode(party, getattr(cohort, party))[0])
+    simulator = simulation.Simulator(3, Accuracy().runtime_config("test"))
+    function = Vertical(
+        LR_PLAN,
+        logistic.statistic,
+        {"target": "unplanned_admission_90d", "features": LR_FEATURES, **options},
+    )
+    return logistic.records(*simulation.sim_jax(simulator, function)(
+        *(inputs[n] for n, _ in LR_PLAN.layout)), LR_FEATURES)  # fmt: skip
+
+
+def test_logistic_in_mpc_matches_statsmodels_to_1e3(cohort):
+    import statsmodels.api as sm
+
+    joined = cohort.joined("registry", "gp")
+    x = sm.add_constant(joined[list(LR_FEATURES)].astype(float))
+    fit = sm.Logit(joined["unplanned_admission_90d"].astype(float), x).fit(disp=0)
+    result = secure_logistic(cohort)
+    assert result["n"] == len(joined)
+    for name, value in fit.params.items():
+        assert result["coefficients"][name] == pytest.approx(value, rel=1e-3)
+        assert result["standard_errors"][name] == pytest.approx(fit.bse[name], rel=1e-3)
+
+
+def test_logistic_l2_matches_scikit_learn(cohort):
+    from sklearn.linear_model import LogisticRegression
+
+    joined = cohort.joined("registry", "gp")
+    model = LogisticRegression(C=1 / 5.0, tol=1e-10, max_iter=10_000).fit(
+        joined[list(LR_FEATURES)].astype(float), joined["unplanned_admission_90d"].astype(int)
+    )
+    result = secure_logistic(cohort, l2=5.0)
+    expected = dict(zip(LR_FEATURES, model.coef_[0], strict=True)) | {"const": model.intercept_[0]}
+    for name, value in expected.items():
+        assert result["coefficients"][name] == pytest.approx(value, rel=2e-3, abs=1e-4)

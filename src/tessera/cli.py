@@ -296,6 +296,41 @@ def local_kaplan_meier(
     _emit(result, format, "\n".join(lines))
 
 
+@local.command("logistic")
+def local_logistic(
+    party: PartyOption,
+    join: JoinOption,
+    target: Annotated[str, typer.Option(help="Binary outcome column (0/1).")],
+    features: Annotated[str, typer.Option(help="Numeric feature columns, comma-separated.")],
+    l2: Annotated[float, typer.Option(min=0.0, help="L2 penalty on the coefficients.")] = 0.0,
+    iterations: Annotated[int, typer.Option(min=1, help="Newton iterations.")] = 8,
+    helper: HelperOption = False,
+    accuracy: AccuracyOption = "fast",
+    format: FormatOption = Format.table,
+) -> None:
+    """Logistic regression (Newton's method) with standard errors, on the joined patients."""
+    from tessera.analyses import logistic
+    from tessera.analyses.vertical import plan_for_files, run_vertical
+
+    names = tuple(c.strip() for c in features.split(",") if c.strip())
+    with user_errors():
+        if not names:
+            raise ValueError("--features: name at least one column")
+        paths = _parties(party)
+        plan = plan_for_files(paths, join, numeric=(target, *names))
+        with err.status("fitting the secure logistic regression among the parties"):
+            outputs, _ = run_vertical(
+                plan, paths, logistic.statistic, helper, accuracy, target=target,
+                features=names, iterations=iterations, l2=l2,
+            )  # fmt: skip
+        result = logistic.records(*outputs, names)
+    lines = [f"{'':<24}{'coef':>12}{'std err':>12}"] + [
+        f"{n:<24}{b:>12.5g}{result['standard_errors'][n]:>12.5g}"
+        for n, b in result["coefficients"].items()
+    ] + [f"n = {result['n']}"]  # fmt: skip
+    _emit(result, format, "\n".join(lines))
+
+
 def pd_crosstab_text(cells: list[list], rows: str, cols: str) -> str:
     """The cells as a grid; suppressed cells show as '<min'."""
     import pandas as pd

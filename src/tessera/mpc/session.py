@@ -62,6 +62,7 @@ class Accuracy:
         config.fxp_exp_mode = {"pade": config.EXP_PADE, "taylor": config.EXP_TAYLOR}[self.exp]
         # Shuffle-then-quicksort: opens only comparisons of a secretly shuffled sequence.
         config.sort_method = config.SORT_QUICK
+        config.sigmoid_mode = config.SIGMOID_REAL  # 1/(1+exp(-x)), not a piecewise fit
         # Public randomness must agree across parties; derive it from the session id.
         config.public_random_seed = int.from_bytes(hashlib.sha256(session.encode()).digest()[:8])
         return config
