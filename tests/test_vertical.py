@@ -226,3 +226,63 @@ def test_logistic_l2_matches_scikit_learn(cohort):
     expected = dict(zip(LR_FEATURES, model.coef_[0], strict=True)) | {"const": model.intercept_[0]}
     for name, value in expected.items():
         assert result["coefficients"][name] == pytest.approx(value, rel=2e-3, abs=1e-4)
+
+
+COX_COVARIATES = ("age_at_diagnosis", "ecog", "charlson_index", "copd")
+COX_PLAN = Plan(
+    ("registry", "gp"),
+    "pseudonym",
+    {"survival_months": "registry", "vital_status": "registry", "age_at_diagnosis": "registry",
+     "ecog": "registry", "charlson_index": "gp", "copd": "gp"},
+    numeric=("survival_months", "vital_status", *COX_COVARIATES),
+    order_by="survival_months",
+)  # fmt: skip
+
+
+def secure_cox(cohort, ties: str) -> dict:
+    from tessera.analyses import cox
+
+    inputs = {}
+    for party in COX_PLAN.parties:
+        inputs.update(COX_PLAN.encode(party, getattr(cohort, party))[0])
+    simulator = simulation.Simulator(3, Accuracy.preset("precise").runtime_config("test"))
+    options = {"time": "survival_months", "event": "vital_status", "covariates": COX_COVARIATES,
+               "ties": ties}  # fmt: skip
+    outputs = simulation.sim_jax(simulator, Vertical(COX_PLAN, cox.statistic, options))(
+        *(inputs[n] for n, _ in COX_PLAN.layout)
+    )
+    return cox.records(*outputs, COX_COVARIATES)
+
+
+def cox_data(cohort) -> pd.DataFrame:
+    joined = cohort.joined("registry", "gp")
+    return joined[["survival_months", "vital_status", *COX_COVARIATES]].astype(float)
+
+
+def test_cox_efron_in_mpc_matches_lifelines_to_1e3(cohort):
+    from lifelines import CoxPHFitter
+
+    data = cox_data(cohort)
+    assert data["survival_months"].duplicated().sum() > 100  # ties are exercised
+    fit = CoxPHFitter().fit(data, "survival_months", "vital_status")
+    result = secure_cox(cohort, "efron")
+    assert result["n"] == len(data) and result["events"] == int(data["vital_status"].sum())
+    for name in COX_COVARIATES:
+        assert result["coefficients"][name] == pytest.approx(fit.params_[name], rel=1e-3)
+        assert result["standard_errors"][name] == pytest.approx(
+            fit.standard_errors_[name], rel=1e-3
+        )
+    assert result["log_likelihood"] == pytest.approx(fit.log_likelihood_, rel=1e-4)
+
+
+def test_cox_breslow_in_mpc_matches_statsmodels_to_1e3(cohort):
+    import statsmodels.api as sm
+
+    data = cox_data(cohort)
+    fit = sm.PHReg(data["survival_months"], data[list(COX_COVARIATES)],
+                   status=data["vital_status"], ties="breslow").fit()  # fmt: skip
+    result = secure_cox(cohort, "breslow")
+    for i, name in enumerate(COX_COVARIATES):
+        assert result["coefficients"][name] == pytest.approx(fit.params[i], rel=1e-3)
+        assert result["standard_errors"][name] == pytest.approx(fit.bse[i], rel=1e-3)
+    assert result["log_likelihood"] == pytest.approx(fit.llf, rel=1e-4)

@@ -13,6 +13,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
+import numpy as np
 import typer
 from rich.console import Console
 
@@ -328,6 +329,49 @@ def local_logistic(
         f"{n:<24}{b:>12.5g}{result['standard_errors'][n]:>12.5g}"
         for n, b in result["coefficients"].items()
     ] + [f"n = {result['n']}"]  # fmt: skip
+    _emit(result, format, "\n".join(lines))
+
+
+@local.command("cox")
+def local_cox(
+    party: PartyOption,
+    join: JoinOption,
+    time: Annotated[str, typer.Option(help="Follow-up time column.")],
+    event: Annotated[str, typer.Option(help="Event column (1 = event, 0 = censored).")],
+    covariates: Annotated[str, typer.Option(help="Numeric covariates, comma-separated.")],
+    ties: Annotated[str, typer.Option(help="efron (as lifelines and R) or breslow.")] = "efron",
+    iterations: Annotated[int, typer.Option(min=1, help="Newton iterations.")] = 8,
+    helper: HelperOption = False,
+    accuracy: Annotated[
+        str, typer.Option(help="fast or precise; precise keeps small coefficients within 1e-3.")
+    ] = "precise",
+    format: FormatOption = Format.table,
+) -> None:
+    """Cox proportional hazards with standard errors and log-likelihood."""
+    from tessera.analyses import cox
+    from tessera.analyses.vertical import plan_for_files, run_vertical
+
+    names = tuple(c.strip() for c in covariates.split(",") if c.strip())
+    with user_errors():
+        if ties not in ("efron", "breslow"):
+            raise ValueError(f"--ties {ties!r}: use efron or breslow")
+        if not names:
+            raise ValueError("--covariates: name at least one column")
+        paths = _parties(party)
+        plan = plan_for_files(paths, join, numeric=(time, event, *names), order_by=time)
+        with err.status("fitting the secure Cox model among the parties"):
+            outputs, _ = run_vertical(
+                plan, paths, cox.statistic, helper, accuracy, time=time, event=event,
+                covariates=names, ties=ties, iterations=iterations,
+            )  # fmt: skip
+        result = cox.records(*outputs, names)
+        if result["events"] == 0:
+            raise ValueError("no events among the joined patients: a Cox model needs events")
+    lines = [f"{'':<24}{'coef':>12}{'exp(coef)':>12}{'std err':>12}"] + [
+        f"{n:<24}{b:>12.5g}{np.exp(b):>12.5g}{result['standard_errors'][n]:>12.5g}"
+        for n, b in result["coefficients"].items()
+    ] + [f"n = {result['n']}, events = {result['events']}, "
+         f"log-likelihood = {result['log_likelihood']:.3f}"]  # fmt: skip
     _emit(result, format, "\n".join(lines))
 
 

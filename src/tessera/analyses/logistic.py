@@ -19,10 +19,9 @@ def inverse_spd(a, iterations: int = 30):
     """Newton–Schulz inverse of a symmetric positive definite matrix: X ← X(2I − AX),
     started at I / trace(A) so that it converges for any SPD A."""
     eye = jnp.eye(a.shape[0])
-    x = eye / jnp.trace(a)
-    for _ in range(iterations):
-        x = x @ (2.0 * eye - a @ x)
-    return x
+    return jax.lax.fori_loop(
+        0, iterations, lambda _, x: x @ (2.0 * eye - a @ x), eye / jnp.trace(a)
+    )
 
 
 def statistic(table, weight, target: str, features: tuple[str, ...], iterations: int = 8,
@@ -42,12 +41,14 @@ def statistic(table, weight, target: str, features: tuple[str, ...], iterations:
     inv_spread = 1.0 / spread
     z = jnp.concatenate([jnp.ones((rows, 1)), (x - mean) * inv_spread], axis=1)
     penalty = jnp.concatenate([jnp.zeros(1), l2 * inv_spread**2]) / scale
-    gamma = jnp.zeros(z.shape[1])
-    for _ in range(iterations):
+
+    def newton_step(_, gamma):
         p = jax.nn.sigmoid(z @ gamma)
         gradient = (z.T @ (w * (y - p))) / scale - penalty * gamma
         hessian = (z.T * (w * p * (1.0 - p))) @ z / scale + jnp.diag(penalty)
-        gamma = gamma + inverse_spd(hessian) @ gradient
+        return gamma + inverse_spd(hessian) @ gradient
+
+    gamma = jax.lax.fori_loop(0, iterations, newton_step, jnp.zeros(z.shape[1]))
     p = jax.nn.sigmoid(z @ gamma)
     hessian = (z.T * (w * p * (1.0 - p))) @ z / scale + jnp.diag(penalty)
     covariance_z = inverse_spd(hessian)  # x scale: see below
