@@ -5,6 +5,8 @@ from __future__ import annotations
 import multiprocessing
 import os
 import stat
+import tempfile
+from pathlib import Path
 
 import jax.numpy as jnp
 import numpy as np
@@ -34,7 +36,10 @@ def owned_inputs(me: str) -> tuple[dict[str, np.ndarray], dict]:
 
 
 def test_three_processes_compute_the_plaintext_answer():
+    before = set(Path(tempfile.gettempdir()).glob("tessera-session-*"))
     (xty, sumsq), metadata = run_local(cross_products, PARTIES, LAYOUT, owned_inputs)
+    # keys, certificates and anything else of the session are gone afterwards
+    assert set(Path(tempfile.gettempdir()).glob("tessera-session-*")) == before
     assert metadata == {name: {"party": name} for name in PARTIES}
     np.testing.assert_allclose(xty, X.T @ Y, atol=2e-3)
     np.testing.assert_allclose(sumsq, (X * X).sum(axis=0), rtol=1e-4)
