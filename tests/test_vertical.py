@@ -40,13 +40,14 @@ PLAN = Plan(
 )
 
 
-def simulate(cohort: Cohort, statistic, **options):
+def simulate(cohort: Cohort, statistic, plan: Plan = PLAN, accuracy: str = "fast", **options):
+    """Run a vertical statistic under SPU's in-process ABY3 simulator (same protocol)."""
     inputs = {}
-    for party in PLAN.parties:
-        inputs.update(PLAN.encode(party, getattr(cohort, party))[0])
-    simulator = simulation.Simulator(3, Accuracy().runtime_config("test"))
-    function = Vertical(PLAN, statistic, options)
-    return simulation.sim_jax(simulator, function)(*(inputs[n] for n, _ in PLAN.layout))
+    for party in plan.parties:
+        inputs.update(plan.encode(party, getattr(cohort, party))[0])
+    simulator = simulation.Simulator(3, Accuracy.preset(accuracy).runtime_config("test"))
+    function = Vertical(plan, statistic, options)
+    return simulation.sim_jax(simulator, function)(*(inputs[n] for n, _ in plan.layout))
 
 
 def test_crosstab_in_mpc_equals_the_reference_and_pandas(cohort):
@@ -140,13 +141,7 @@ def assert_matches_lifelines(curves, logrank_result, joined):
 
 
 def test_kaplan_meier_in_mpc_equals_lifelines(cohort):
-    inputs = {}
-    for party in KM_PLAN.parties:
-        inputs.update(KM_PLAN.encode(party, getattr(cohort, party))[0])
-    simulator = simulation.Simulator(3, Accuracy().runtime_config("test"))
-    outputs = simulation.sim_jax(simulator, Vertical(KM_PLAN, survival.statistic, KM_OPTIONS))(
-        *(inputs[n] for n, _ in KM_PLAN.layout)
-    )
+    outputs = simulate(cohort, survival.statistic, KM_PLAN, **KM_OPTIONS)
     levels = sorted(cohort.gp["smoking"].dropna().unique())
     curves = survival.from_counts(*outputs, levels)
     joined = cohort.joined("registry", "gp")
@@ -189,17 +184,8 @@ LR_PLAN = Plan(
 def secure_logistic(cohort, **options):
     from tessera.analyses import logistic
 
-    inputs = {}
-    for party in LR_PLAN.parties:
-        inputs.update(LR_PLAN.encode(party, getattr(cohort, party))[0])
-    simulator = simulation.Simulator(3, Accuracy().runtime_config("test"))
-    function = Vertical(
-        LR_PLAN,
-        logistic.statistic,
-        {"target": "unplanned_admission_90d", "features": LR_FEATURES, **options},
-    )
-    return logistic.records(*simulation.sim_jax(simulator, function)(
-        *(inputs[n] for n, _ in LR_PLAN.layout)), LR_FEATURES)  # fmt: skip
+    options = {"target": "unplanned_admission_90d", "features": LR_FEATURES, **options}
+    return logistic.records(*simulate(cohort, logistic.statistic, LR_PLAN, **options), LR_FEATURES)
 
 
 def test_logistic_in_mpc_matches_statsmodels_to_1e3(cohort):
@@ -242,15 +228,9 @@ COX_PLAN = Plan(
 def secure_cox(cohort, ties: str) -> dict:
     from tessera.analyses import cox
 
-    inputs = {}
-    for party in COX_PLAN.parties:
-        inputs.update(COX_PLAN.encode(party, getattr(cohort, party))[0])
-    simulator = simulation.Simulator(3, Accuracy.preset("precise").runtime_config("test"))
     options = {"time": "survival_months", "event": "vital_status", "covariates": COX_COVARIATES,
                "ties": ties}  # fmt: skip
-    outputs = simulation.sim_jax(simulator, Vertical(COX_PLAN, cox.statistic, options))(
-        *(inputs[n] for n, _ in COX_PLAN.layout)
-    )
+    outputs = simulate(cohort, cox.statistic, COX_PLAN, "precise", **options)
     return cox.records(*outputs, COX_COVARIATES)
 
 

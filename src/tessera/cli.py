@@ -187,6 +187,34 @@ def _parties(specs: list[str]) -> dict[str, str]:
     return parties
 
 
+def _columns(text: str, option: str) -> tuple[str, ...]:
+    names = tuple(c.strip() for c in text.split(",") if c.strip())
+    if not names:
+        raise ValueError(f"{option}: name at least one column")
+    return names
+
+
+def _secure(
+    what: str,
+    party: list[str],
+    join: str,
+    statistic,
+    helper: bool,
+    accuracy: str,
+    numeric: tuple[str, ...] = (),
+    categorical: tuple[str, ...] = (),
+    order_by: str | None = None,
+    **options,
+):
+    """Resolve the columns to their parties and run one analysis among local processes."""
+    from tessera.analyses.vertical import plan_for_files, run_vertical
+
+    paths = _parties(party)
+    plan = plan_for_files(paths, join, numeric, categorical, order_by)
+    with err.status(f"running the secure {what} among the parties"):
+        return run_vertical(plan, paths, statistic, helper, accuracy, **options)
+
+
 def _emit(result: dict, format: Format, table: str) -> None:
     print(json.dumps(result, indent=1) if format is Format.json else table)
 
@@ -204,16 +232,12 @@ def local_crosstab(
 ) -> None:
     """Count patients by two categorical columns that may sit at different parties."""
     from tessera.analyses import crosstab
-    from tessera.analyses.vertical import plan_for_files, run_vertical
 
     with user_errors():
-        paths = _parties(party)
-        plan = plan_for_files(paths, join, categorical=(rows, cols))
-        with err.status("running the secure cross-table among the parties"):
-            (counts,), labels = run_vertical(
-                plan, paths, crosstab.statistic, helper, accuracy,
-                rows=rows, cols=cols, min_cell=min_cell,
-            )  # fmt: skip
+        (counts,), labels = _secure(
+            "cross-table", party, join, crosstab.statistic, helper, accuracy,
+            categorical=(rows, cols), rows=rows, cols=cols, min_cell=min_cell,
+        )  # fmt: skip
     cells = crosstab.records(counts, labels[rows], labels[cols])
     grid = pd_crosstab_text(cells, rows, cols)
     _emit({"counts": cells}, format, grid)
@@ -230,16 +254,13 @@ def local_describe(
 ) -> None:
     """Count, mean and standard deviation of numeric columns over the joined patients."""
     from tessera.analyses import describe
-    from tessera.analyses.vertical import plan_for_files, run_vertical
 
-    names = tuple(c.strip() for c in columns.split(",") if c.strip())
     with user_errors():
-        paths = _parties(party)
-        plan = plan_for_files(paths, join, numeric=names)
-        with err.status("running the secure description among the parties"):
-            (result,), _ = run_vertical(
-                plan, paths, describe.statistic, helper, accuracy, columns=names
-            )
+        names = _columns(columns, "--columns")
+        (result,), _ = _secure(
+            "description", party, join, describe.statistic, helper, accuracy,
+            numeric=names, columns=names,
+        )  # fmt: skip
     summary = describe.records(result, names)
     lines = [f"{'column':<24}{'count':>8}{'mean':>12}{'sd':>12}"] + [
         f"{c:<24}{v['count']:>8}{v['mean']:>12.4g}{v['sd']:>12.4g}" for c, v in summary.items()
@@ -260,18 +281,13 @@ def local_kaplan_meier(
 ) -> None:
     """Kaplan-Meier curves (with Greenwood limits) by group, and the log-rank test."""
     from tessera.analyses import survival
-    from tessera.analyses.vertical import plan_for_files, run_vertical
 
     with user_errors():
-        paths = _parties(party)
-        plan = plan_for_files(
-            paths, join, numeric=(time, event), categorical=(by,) if by else (), order_by=time
-        )
-        with err.status("running the secure Kaplan-Meier among the parties"):
-            outputs, labels = run_vertical(
-                plan, paths, survival.statistic, helper, accuracy, time=time, event=event,
-                group=by,
-            )  # fmt: skip
+        outputs, labels = _secure(
+            "Kaplan-Meier", party, join, survival.statistic, helper, accuracy,
+            numeric=(time, event), categorical=(by,) if by else (), order_by=time,
+            time=time, event=event, group=by,
+        )  # fmt: skip
         levels = labels[by] if by else ["all"]
         curves = survival.from_counts(*outputs, levels)
         if not any(len(c) for c in curves.values()):
@@ -311,19 +327,14 @@ def local_logistic(
 ) -> None:
     """Logistic regression (Newton's method) with standard errors, on the joined patients."""
     from tessera.analyses import logistic
-    from tessera.analyses.vertical import plan_for_files, run_vertical
 
-    names = tuple(c.strip() for c in features.split(",") if c.strip())
     with user_errors():
-        if not names:
-            raise ValueError("--features: name at least one column")
-        paths = _parties(party)
-        plan = plan_for_files(paths, join, numeric=(target, *names))
-        with err.status("fitting the secure logistic regression among the parties"):
-            outputs, _ = run_vertical(
-                plan, paths, logistic.statistic, helper, accuracy, target=target,
-                features=names, iterations=iterations, l2=l2,
-            )  # fmt: skip
+        names = _columns(features, "--features")
+        outputs, _ = _secure(
+            "logistic regression", party, join, logistic.statistic, helper, accuracy,
+            numeric=(target, *names), target=target, features=names, iterations=iterations,
+            l2=l2,
+        )  # fmt: skip
         result = logistic.records(*outputs, names)
     lines = [f"{'':<24}{'coef':>12}{'std err':>12}"] + [
         f"{n:<24}{b:>12.5g}{result['standard_errors'][n]:>12.5g}"
@@ -349,21 +360,16 @@ def local_cox(
 ) -> None:
     """Cox proportional hazards with standard errors and log-likelihood."""
     from tessera.analyses import cox
-    from tessera.analyses.vertical import plan_for_files, run_vertical
 
-    names = tuple(c.strip() for c in covariates.split(",") if c.strip())
     with user_errors():
         if ties not in ("efron", "breslow"):
             raise ValueError(f"--ties {ties!r}: use efron or breslow")
-        if not names:
-            raise ValueError("--covariates: name at least one column")
-        paths = _parties(party)
-        plan = plan_for_files(paths, join, numeric=(time, event, *names), order_by=time)
-        with err.status("fitting the secure Cox model among the parties"):
-            outputs, _ = run_vertical(
-                plan, paths, cox.statistic, helper, accuracy, time=time, event=event,
-                covariates=names, ties=ties, iterations=iterations,
-            )  # fmt: skip
+        names = _columns(covariates, "--covariates")
+        outputs, _ = _secure(
+            "Cox model", party, join, cox.statistic, helper, accuracy,
+            numeric=(time, event, *names), order_by=time, time=time, event=event,
+            covariates=names, ties=ties, iterations=iterations,
+        )  # fmt: skip
         result = cox.records(*outputs, names)
         if result["events"] == 0:
             raise ValueError("no events among the joined patients: a Cox model needs events")
