@@ -42,3 +42,10 @@ def test_keys_are_the_same_at_every_party_and_fit_the_ring():
     keys = pseudonym_keys(values)
     assert np.array_equal(keys, pseudonym_keys(values.copy()))
     assert len(set(keys)) == 1_000 and (keys >= 0).all() and (keys < 2**56).all()
+
+
+def test_alignment_without_columns_still_gives_the_match_weights():
+    anchor = np.array([5, 7, 9], dtype=np.int64)
+    other = np.array([9, 4, 5], dtype=np.int64)
+    weight, aligned = simulate(align, anchor, other, np.zeros((3, 0)))
+    assert np.round(weight).tolist() == [1, 0, 1] and aligned.shape == (3, 0)

@@ -266,3 +266,17 @@ def test_cox_breslow_in_mpc_matches_statsmodels_to_1e3(cohort):
         assert result["coefficients"][name] == pytest.approx(fit.params[i], rel=1e-3)
         assert result["standard_errors"][name] == pytest.approx(fit.bse[i], rel=1e-3)
     assert result["log_likelihood"] == pytest.approx(fit.llf, rel=1e-4)
+
+
+def test_a_party_without_columns_still_restricts_to_joined_patients(cohort):
+    owners = {"survival_months": "registry", "vital_status": "registry"}
+    plan = Plan(("registry", "gp"), "pseudonym", owners, numeric=tuple(owners),
+                order_by="survival_months")  # fmt: skip
+    frames = {"registry": cohort.registry, "gp": cohort.gp}
+    options = {"time": "survival_months", "event": "vital_status"}
+    reference, _ = plaintext(plan, frames, survival.statistic, **options)
+    secure = simulate(cohort, survival.statistic, plan, **options)
+    joined = cohort.joined("registry", "gp")
+    for outputs in (reference, secure):
+        curve = survival.from_counts(*outputs, ["all"])["all"]
+        assert int(curve["at_risk"].iloc[0]) == len(joined) < len(cohort.registry)

@@ -281,6 +281,7 @@ def local_kaplan_meier(
 ) -> None:
     """Kaplan-Meier curves (with Greenwood limits) by group, and the log-rank test."""
     from tessera.analyses import survival
+    from tessera.analyses.kaplan_meier import survival_at
 
     with user_errors():
         outputs, labels = _secure(
@@ -302,7 +303,7 @@ def local_kaplan_meier(
     }
     lines = []
     for label, curve in curves.items():
-        at = {m: float(survival.survival_at(curve, m)) for m in (12, 36, 60)}
+        at = {m: survival_at(curve, m) for m in (12, 36, 60)}
         lines.append(
             f"{label:<20} n={int(curve['at_risk'].iloc[0]) if len(curve) else 0:>7} "
             f"events={int(curve['events'].sum()):>7}  "

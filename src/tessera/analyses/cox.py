@@ -15,40 +15,20 @@ import jax.numpy as jnp
 import numpy as np
 
 from tessera.analyses.logistic import inverse_spd
-
-
-def _fill(values, flags, reverse: bool = False):
-    """Each row takes the value of the nearest flagged row at or before it (after it, if
-    `reverse`): a segmented fill as an associative scan."""
-
-    def combine(a, b):
-        (a_value, a_flag), (b_value, b_flag) = a, b
-        keep = b_flag[..., None] if b_value.ndim > b_flag.ndim else b_flag
-        return keep * b_value + (1.0 - keep) * a_value, a_flag + b_flag - a_flag * b_flag
-
-    return jax.lax.associative_scan(combine, (values, flags), reverse=reverse, axis=0)[0]
-
-
-def _suffix(values):
-    return jax.lax.associative_scan(jnp.add, values, reverse=True, axis=0)
-
-
-def _prefix(values):
-    """Running sums as a scan: a cumulative sum's reduce_window costs O(n^2) in MPC."""
-    return jax.lax.associative_scan(jnp.add, values, axis=0)
+from tessera.analyses.scans import fill, prefix_sum, suffix_sum
 
 
 def _next_start(values, first):
     """Per row, `values` at the first row of the *next* tie group (0 after the last)."""
     shifted = jnp.concatenate([values[1:], jnp.zeros_like(values[:1])])
     flags = jnp.concatenate([first[1:], jnp.ones(1)])
-    return _fill(shifted, flags, reverse=True)
+    return fill(shifted, flags, reverse=True)
 
 
 def _group_total(values, first):
     """Per row, the sum of `values` over its tie group."""
-    after = _suffix(values)
-    return _fill(after, first) - _next_start(after, first)
+    after = suffix_sum(values)
+    return fill(after, first) - _next_start(after, first)
 
 
 def _derivatives(z, gamma, use, dead, first, efron: bool):
@@ -61,12 +41,12 @@ def _derivatives(z, gamma, use, dead, first, efron: bool):
     eta = z @ gamma
     risk = use * jnp.exp(eta)
     stacked = jnp.concatenate([risk[:, None], risk[:, None] * z], axis=1)
-    sums = _fill(_suffix(stacked), first)  # over everyone with time >= t_i
+    sums = fill(suffix_sum(stacked), first)  # over everyone with time >= t_i
     if efron:
         tied = _group_total(stacked * dead[:, None], first)  # this time's events only
         count = _group_total(dead, first)
-        before = _prefix(dead) - dead  # joined events earlier in row order
-        before = before - _fill(before, first)  # ... earlier within this tie group
+        before = prefix_sum(dead) - dead  # joined events earlier in row order
+        before = before - fill(before, first)  # ... earlier within this tie group
         fraction = before / jnp.maximum(count, 1.0)
         sums = sums - fraction[:, None] * tied
     denominator = jnp.where(dead > 0, sums[:, 0], 1.0)
@@ -75,7 +55,7 @@ def _derivatives(z, gamma, use, dead, first, efron: bool):
     loglik = jnp.sum(dead * (eta - jnp.log(denominator)))
     gradient = dead @ (z - mean)
     last = jnp.concatenate([first[1:], jnp.ones(1)])
-    up_to = _fill(_prefix(share), last, reverse=True)  # through the end of j's tie group
+    up_to = fill(prefix_sum(share), last, reverse=True)  # through the end of j's tie group
     if efron:
         up_to = up_to - dead * _group_total(share * fraction, first)
     hessian = (z.T * (risk * up_to)) @ z - (mean.T * dead) @ mean

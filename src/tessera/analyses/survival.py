@@ -17,6 +17,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from tessera.analyses.scans import suffix_sum
+
 
 def statistic(table, weight, time: str, event: str, group: str | None = None):
     t, t_present = table[time][:, 0], table[time][:, 1]
@@ -25,8 +27,8 @@ def statistic(table, weight, time: str, event: str, group: str | None = None):
     groups = jnp.ones((n, 1)) if group is None else table[group]
     use = weight * t_present * e_present * jnp.sum(groups, axis=1)
     at = use[:, None] * groups
-    at_risk = _suffix_sum(at)
-    ahead = _suffix_sum(at * e[:, None])
+    at_risk = suffix_sum(at)
+    ahead = suffix_sum(at * e[:, None])
     first = jnp.concatenate([jnp.ones(1), (t[1:] != t[:-1]).astype(t.dtype)])
     key = (1.0 - first) * n + jnp.arange(n)
     g = groups.shape[1]
@@ -38,12 +40,6 @@ def statistic(table, weight, time: str, event: str, group: str | None = None):
     leaving = at_risk_k - jnp.concatenate([at_risk_k[1:], jnp.zeros((1, g))])
     valid = first_k * (jnp.sum(leaving, axis=1) > 0.5)
     return valid, t_k * valid, at_risk_k * valid[:, None], events * valid[:, None]
-
-
-def _suffix_sum(x):
-    """Sums from each row to the end: an associative scan (log n rounds in MPC, where
-    jnp.cumsum's reduce_window costs a round per row)."""
-    return jax.lax.associative_scan(jnp.add, x, reverse=True, axis=0)
 
 
 def from_counts(valid, times, at_risk, events, labels: list[str]) -> dict[str, pd.DataFrame]:
@@ -67,12 +63,6 @@ def from_counts(valid, times, at_risk, events, labels: list[str]) -> dict[str, p
             "lower": lower, "upper": upper,
         })  # fmt: skip
     return curves
-
-
-def survival_at(curve: pd.DataFrame, when: float) -> float:
-    """S(when) from a `from_counts` table (1.0 before its first time)."""
-    before = curve["time"].to_numpy() <= when
-    return float(curve["survival"].to_numpy()[before][-1]) if before.any() else 1.0
 
 
 def logrank(valid, at_risk, events) -> tuple[float, float]:

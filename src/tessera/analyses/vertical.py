@@ -74,12 +74,14 @@ class Plan:
         anchor = self.parties[0]
         weight = None
         aligned: dict[str, object] = {}
-        for party in self.parties[1:]:
+        for party in self.parties[1:]:  # every party, with columns or not: all must hold a row
             own = [c for c in (*self.numeric, *self.categorical) if self.owners[c] == party]
-            if not own:
-                continue
             widths = [inputs[f"col:{c}"].shape[1] for c in own]
-            stacked = jnp.concatenate([inputs[f"col:{c}"] for c in own], axis=1)
+            stacked = (
+                jnp.concatenate([inputs[f"col:{c}"] for c in own], axis=1)
+                if own
+                else jnp.zeros((inputs[f"keys:{party}"].shape[0], 0))
+            )
             w, columns = align_rows(inputs[f"keys:{anchor}"], inputs[f"keys:{party}"], stacked)
             weight = w if weight is None else weight * w
             offsets = np.cumsum([0, *widths])

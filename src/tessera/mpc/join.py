@@ -55,7 +55,8 @@ def align(anchor_keys: jnp.ndarray, other_keys: jnp.ndarray, other_columns: jnp.
     position = jnp.arange(n + m, dtype=keys.dtype)
     payload = jnp.concatenate([jnp.zeros((n, p), other_columns.dtype), other_columns])
     sorted_ = jax.lax.sort((keys, side, position, *payload.T), num_keys=2, is_stable=False)
-    k, s, pos, columns = sorted_[0], sorted_[1], sorted_[2], jnp.stack(sorted_[3:], axis=1)
+    k, s, pos = sorted_[:3]
+    columns = jnp.stack(sorted_[3:], axis=1) if p else jnp.zeros((n + m, 0), payload.dtype)
     follows = (k[:-1] == k[1:]) & (s[:-1] == 0) & (s[1:] == 1)
     match = jnp.concatenate([follows, jnp.zeros(1, bool)]).astype(other_columns.dtype)
     taken = jnp.concatenate([columns[1:], jnp.zeros((1, p), columns.dtype)]) * match[:, None]
