@@ -280,3 +280,11 @@ def test_a_party_without_columns_still_restricts_to_joined_patients(cohort):
     for outputs in (reference, secure):
         curve = survival.from_counts(*outputs, ["all"])["all"]
         assert int(curve["at_risk"].iloc[0]) == len(joined) < len(cohort.registry)
+
+
+def test_a_non_numeric_column_is_named_without_revealing_its_values(cohort):
+    frame = cohort.registry.assign(age_at_diagnosis=cohort.registry["age_at_diagnosis"].astype(str))
+    frame.loc[3, "age_at_diagnosis"] = "Jansen-secret"
+    with pytest.raises(ValueError, match="'age_at_diagnosis' at registry is not numeric") as error:
+        PLAN.encode("registry", frame)
+    assert "Jansen" not in str(error.value)

@@ -55,7 +55,10 @@ class Plan:
         labels = {}
         for column in self.numeric:
             if self.owners[column] == party:
-                values = pd.to_numeric(frame[column], errors="raise").astype(float)
+                values = pd.to_numeric(frame[column], errors="coerce").astype(float)
+                if (values.isna() & frame[column].notna()).any():
+                    # name the column, never the value: this message reaches the researcher
+                    raise ValueError(f"column {column!r} at {party} is not numeric")
                 present = values.notna().to_numpy()
                 mine[f"col:{column}"] = np.stack([values.fillna(0).to_numpy(), present], axis=1)
         for column in self.categorical:

@@ -84,8 +84,11 @@ def _party_main(launch: _Launch, results: multiprocessing.Queue) -> None:
         finally:
             session.close()
         results.put((launch.me, "ok", (shares, metadata)))
-    except BaseException as exc:  # report, never the data: the message is the exception's
-        detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+    except (ValueError, KeyError, OSError) as exc:  # our own messages: name things, not data
+        results.put((launch.me, "error", f"{type(exc).__name__}: {exc}"))
+    except BaseException as exc:  # anything else may quote data: only its type leaves
+        traceback.print_exc()  # to the party's own stderr, kept only with TESSERA_DEBUG=1
+        detail = f"internal error ({type(exc).__name__}); rerun with TESSERA_DEBUG=1 for details"
         results.put((launch.me, "error", detail))
 
 
