@@ -13,7 +13,6 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
-import numpy as np
 import typer
 from rich.console import Console
 
@@ -173,6 +172,7 @@ HelperOption = Annotated[
 JoinOption = Annotated[str, typer.Option(help="Column holding the shared pseudonym.")]
 FormatOption = Annotated[Format, typer.Option("--format", help="table or json.")]
 AccuracyOption = Annotated[str, typer.Option(help="fast or precise (fixed-point setting).")]
+PlotOption = Annotated[Path | None, typer.Option(help="Also save the plot to this PNG file.")]
 
 
 def _parties(specs: list[str]) -> dict[str, str]:
@@ -217,6 +217,13 @@ def _secure(
 
 def _emit(result: dict, format: Format, table: str) -> None:
     print(json.dumps(result, indent=1) if format is Format.json else table)
+
+
+def _finish(result, format: Format, plot: Path | None) -> None:
+    """Print a result object as JSON or its summary; save its plot if asked."""
+    if plot is not None:
+        result.plot().figure.savefig(plot, dpi=120, bbox_inches="tight")
+    _emit(result.to_dict(), format, str(result))
 
 
 @local.command("crosstab")
@@ -277,11 +284,12 @@ def local_kaplan_meier(
     by: Annotated[str | None, typer.Option(help="Group column; may sit at another party.")] = None,
     helper: HelperOption = False,
     accuracy: AccuracyOption = "fast",
+    plot: PlotOption = None,
     format: FormatOption = Format.table,
 ) -> None:
     """Kaplan-Meier curves (with Greenwood limits) by group, and the log-rank test."""
     from tessera.analyses import survival
-    from tessera.analyses.kaplan_meier import survival_at
+    from tessera.analyses.results import KaplanMeierResult
 
     with user_errors():
         outputs, labels = _secure(
@@ -294,24 +302,8 @@ def local_kaplan_meier(
         if not any(len(c) for c in curves.values()):
             raise ValueError("no patient is in every party's data: nothing to estimate")
         test = survival.logrank(outputs[0], outputs[2], outputs[3]) if by else None
-    result = {
-        "groups": {
-            label: {k: curve[k].tolist() for k in ("time", "survival", "at_risk", "events")}
-            for label, curve in curves.items()
-        },
-        "logrank": {"statistic": test[0], "p_value": test[1]} if test else None,
-    }
-    lines = []
-    for label, curve in curves.items():
-        at = {m: survival_at(curve, m) for m in (12, 36, 60)}
-        lines.append(
-            f"{label:<20} n={int(curve['at_risk'].iloc[0]) if len(curve) else 0:>7} "
-            f"events={int(curve['events'].sum()):>7}  "
-            + "  ".join(f"S({m}m)={v:.3f}" for m, v in at.items())
-        )
-    if test:
-        lines.append(f"log-rank chi2 = {test[0]:.3f}, p = {test[1]:.4g}")
-    _emit(result, format, "\n".join(lines))
+        result = KaplanMeierResult(curves, test)
+    _finish(result, format, plot)
 
 
 @local.command("logistic")
@@ -324,10 +316,12 @@ def local_logistic(
     iterations: Annotated[int, typer.Option(min=1, help="Newton iterations.")] = 8,
     helper: HelperOption = False,
     accuracy: AccuracyOption = "fast",
+    plot: PlotOption = None,
     format: FormatOption = Format.table,
 ) -> None:
     """Logistic regression (Newton's method) with standard errors, on the joined patients."""
     from tessera.analyses import logistic
+    from tessera.analyses.results import RegressionResult
 
     with user_errors():
         names = _columns(features, "--features")
@@ -336,12 +330,8 @@ def local_logistic(
             numeric=(target, *names), target=target, features=names, iterations=iterations,
             l2=l2,
         )  # fmt: skip
-        result = logistic.records(*outputs, names)
-    lines = [f"{'':<24}{'coef':>12}{'std err':>12}"] + [
-        f"{n:<24}{b:>12.5g}{result['standard_errors'][n]:>12.5g}"
-        for n, b in result["coefficients"].items()
-    ] + [f"n = {result['n']}"]  # fmt: skip
-    _emit(result, format, "\n".join(lines))
+        result = RegressionResult.from_records(logistic.records(*outputs, names), hazard=False)
+    _finish(result, format, plot)
 
 
 @local.command("cox")
@@ -357,10 +347,12 @@ def local_cox(
     accuracy: Annotated[
         str, typer.Option(help="fast or precise; precise keeps small coefficients within 1e-3.")
     ] = "precise",
+    plot: PlotOption = None,
     format: FormatOption = Format.table,
 ) -> None:
     """Cox proportional hazards with standard errors and log-likelihood."""
     from tessera.analyses import cox
+    from tessera.analyses.results import RegressionResult
 
     with user_errors():
         if ties not in ("efron", "breslow"):
@@ -371,15 +363,11 @@ def local_cox(
             numeric=(time, event, *names), order_by=time, time=time, event=event,
             covariates=names, ties=ties, iterations=iterations,
         )  # fmt: skip
-        result = cox.records(*outputs, names)
-        if result["events"] == 0:
+        record = cox.records(*outputs, names)
+        if record["events"] == 0:
             raise ValueError("no events among the joined patients: a Cox model needs events")
-    lines = [f"{'':<24}{'coef':>12}{'exp(coef)':>12}{'std err':>12}"] + [
-        f"{n:<24}{b:>12.5g}{np.exp(b):>12.5g}{result['standard_errors'][n]:>12.5g}"
-        for n, b in result["coefficients"].items()
-    ] + [f"n = {result['n']}, events = {result['events']}, "
-         f"log-likelihood = {result['log_likelihood']:.3f}"]  # fmt: skip
-    _emit(result, format, "\n".join(lines))
+        result = RegressionResult.from_records(record, hazard=True)
+    _finish(result, format, plot)
 
 
 def pd_crosstab_text(cells: list[list], rows: str, cols: str) -> str:

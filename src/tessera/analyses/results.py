@@ -1,0 +1,160 @@
+"""Result objects: readable summaries, DataFrames and plots, as lifelines and statsmodels give.
+
+They hold only what an analysis released to its recipient.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from tessera.analyses.kaplan_meier import median_survival, survival_at
+
+_Z95 = 1.959963984540054
+
+
+@dataclass(frozen=True)
+class KaplanMeierResult:
+    """Kaplan-Meier curves per group (time, at_risk, events, censored, survival, lower,
+    upper) and, with two or more groups, the log-rank test."""
+
+    curves: dict[str, pd.DataFrame]
+    logrank: tuple[float, float] | None = None
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.concat(self.curves, names=["group", "row"]).reset_index(level="row", drop=True)
+
+    def to_dict(self) -> dict:
+        return {
+            "groups": {
+                label: {k: curve[k].tolist() for k in ("time", "survival", "at_risk", "events")}
+                for label, curve in self.curves.items()
+            },
+            "logrank": None
+            if self.logrank is None
+            else {"statistic": self.logrank[0], "p_value": self.logrank[1]},
+        }
+
+    def __str__(self) -> str:
+        lines = [f"{'group':<20}{'n':>8}{'events':>8}{'median':>9}  S(12)  S(36)  S(60)"]
+        for label, curve in self.curves.items():
+            n = int(curve["at_risk"].iloc[0]) if len(curve) else 0
+            at = "  ".join(f"{survival_at(curve, m):.3f}" for m in (12, 36, 60))
+            lines.append(
+                f"{label:<20}{n:>8}{int(curve['events'].sum()):>8}"
+                f"{median_survival(curve):>9.1f}  {at}"
+            )
+        if self.logrank is not None:
+            lines.append(f"log-rank chi2 = {self.logrank[0]:.3f}, p = {self.logrank[1]:.4g}")
+        return "\n".join(lines)
+
+    def plot(self, ax=None, confidence: bool = True):
+        """Step curves per group with their 95% bands."""
+        import matplotlib.pyplot as plt
+
+        ax = ax or plt.subplots(figsize=(7, 4.5))[1]
+        for label, curve in self.curves.items():
+            times = np.concatenate([[0.0], curve["time"]])
+            line = ax.step(
+                times, np.concatenate([[1.0], curve["survival"]]), where="post", label=str(label)
+            )[0]
+            if confidence:
+                ax.fill_between(
+                    times,
+                    np.concatenate([[1.0], curve["lower"]]),
+                    np.concatenate([[1.0], curve["upper"]]),
+                    step="post",
+                    alpha=0.15,
+                    color=line.get_color(),
+                )
+        ax.set(xlabel="time", ylabel="survival", ylim=(0, 1.02))
+        if self.logrank is not None:
+            ax.set_title(f"log-rank p = {self.logrank[1]:.3g}")
+        ax.legend()
+        return ax
+
+
+@dataclass(frozen=True)
+class RegressionResult:
+    """Coefficients with standard errors, Wald tests and 95% intervals; `hazard` marks a Cox
+    model (exp(coef) is a hazard ratio) rather than a logistic one (an odds ratio)."""
+
+    coefficients: dict[str, float]
+    standard_errors: dict[str, float]
+    n: int
+    events: int | None = None
+    log_likelihood: float | None = None
+    hazard: bool = False
+
+    @classmethod
+    def from_records(cls, record: dict, hazard: bool) -> RegressionResult:
+        return cls(
+            record["coefficients"],
+            record["standard_errors"],
+            record["n"],
+            record.get("events"),
+            record.get("log_likelihood"),
+            hazard,
+        )
+
+    def to_frame(self) -> pd.DataFrame:
+        coef = pd.Series(self.coefficients, name="coef")
+        se = pd.Series(self.standard_errors, name="se(coef)")
+        z = coef / se
+        return pd.DataFrame(
+            {
+                "coef": coef,
+                "exp(coef)": np.exp(coef),
+                "se(coef)": se,
+                "coef lower 95%": coef - _Z95 * se,
+                "coef upper 95%": coef + _Z95 * se,
+                "z": z,
+                "p": 2 * stats.norm.sf(np.abs(z)),
+            }
+        )
+
+    def to_dict(self) -> dict:
+        out = {"coefficients": self.coefficients, "standard_errors": self.standard_errors}
+        if self.log_likelihood is not None:
+            out["log_likelihood"] = self.log_likelihood
+        out["n"] = self.n
+        if self.events is not None:
+            out["events"] = self.events
+        return out
+
+    def __str__(self) -> str:
+        kind = "Cox proportional hazards" if self.hazard else "Logistic regression"
+        head = f"{kind}: n = {self.n}" + (f", events = {self.events}" if self.events else "")
+        if self.log_likelihood is not None:
+            head += f", log-likelihood = {self.log_likelihood:.3f}"
+        table = self.to_frame().to_string(float_format=lambda v: f"{v:.4g}")
+        return f"{head}\n{table}"
+
+    def plot(self, ax=None):
+        """Forest plot of exp(coef) with 95% intervals (the constant left out)."""
+        import matplotlib.pyplot as plt
+        from matplotlib.ticker import NullFormatter, ScalarFormatter
+
+        frame = self.to_frame().drop(index="const", errors="ignore")
+        ax = ax or plt.subplots(figsize=(6, 1.2 + 0.5 * len(frame)))[1]
+        y = np.arange(len(frame))[::-1]
+        ratio = np.exp(frame["coef"])
+        low, high = np.exp(frame["coef lower 95%"]), np.exp(frame["coef upper 95%"])
+        ax.errorbar(ratio, y, xerr=[ratio - low, high - ratio], fmt="o", color="black", capsize=3)
+        ax.axvline(1.0, color="grey", lw=0.8, ls="--")
+        ax.set(
+            yticks=y,
+            yticklabels=frame.index,
+            xscale="log",
+            xlabel="hazard ratio" if self.hazard else "odds ratio",
+        )
+        ax.xaxis.set_major_formatter(ScalarFormatter())  # after the log scale, which resets it
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        low, high = ax.get_xlim()
+        ax.set_xticks(
+            [t for t in (0.25, 0.5, 0.67, 0.8, 1, 1.25, 1.5, 2, 3, 4) if low <= t <= high]
+        )
+        return ax
