@@ -14,7 +14,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from tessera.analyses.logistic import inverse_spd
+from tessera.analyses.newton import complete_rows, exact_scale, inverse_spd, standardise, values
 from tessera.analyses.scans import fill, prefix_sum, suffix_sum
 
 
@@ -67,16 +67,10 @@ def statistic(table, weight, time: str, event: str, covariates: tuple[str, ...],
     if ties not in ("efron", "breslow"):
         raise ValueError(f"ties must be efron or breslow, not {ties!r}")
     t, e = table[time][:, 0], table[event][:, 0]
-    use = weight * table[time][:, 1] * table[event][:, 1]
-    for name in covariates:
-        use = use * table[name][:, 1]
-    x = jnp.stack([table[name][:, 0] for name in covariates], axis=1)
-    rows = x.shape[0]
-    scale = float(2.0 ** np.round(np.log2(max(rows, 1))))  # exact in fixed point
-    total = jnp.sum(use)
-    mean = (use @ x) / total
-    spread = jnp.sqrt((use @ ((x - mean) ** 2)) / total)
-    inv_spread = 1.0 / spread
+    use = complete_rows(table, weight, (time, event, *covariates))
+    x = values(table, covariates)
+    scale = exact_scale(x.shape[0])
+    total, mean, inv_spread = standardise(x, use)
     z = (x - mean) * inv_spread * use[:, None]
     first = jnp.concatenate([jnp.ones(1), (t[1:] != t[:-1]).astype(t.dtype)])
     efron = ties == "efron"

@@ -27,8 +27,7 @@ def kaplan_meier(time: np.ndarray, event: np.ndarray) -> pd.DataFrame:
     times, first, counts = np.unique(t, return_index=True, return_counts=True)
     events = np.add.reduceat(e.astype(np.int64), first) if len(t) else np.array([], np.int64)
     at_risk = len(t) - first
-    with np.errstate(divide="ignore", invalid="ignore"):
-        survival = np.cumprod(1.0 - events / at_risk)
+    survival, _, _ = product_limit(at_risk, events)
     return pd.DataFrame(
         {
             "time": times,
@@ -38,6 +37,17 @@ def kaplan_meier(time: np.ndarray, event: np.ndarray) -> pd.DataFrame:
             "survival": survival,
         }
     )
+
+
+def product_limit(at_risk: np.ndarray, events: np.ndarray):
+    """(survival, lower, upper) from at-risk and event counts per time: the product-limit
+    estimate with 95% Greenwood limits on the log(-log) scale, as lifelines computes them."""
+    at_risk, events = np.asarray(at_risk, float), np.asarray(events, float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        survival = np.cumprod(1.0 - events / at_risk)
+        greenwood = np.cumsum(events / (at_risk * (at_risk - events)))
+        spread = 1.959963984540054 * np.sqrt(greenwood) / np.log(survival)
+    return survival, survival ** np.exp(-spread), survival ** np.exp(spread)
 
 
 def survival_at(table: pd.DataFrame, when: float) -> float:

@@ -14,31 +14,17 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-
-def inverse_spd(a, iterations: int = 30):
-    """Newton–Schulz inverse of a symmetric positive definite matrix: X ← X(2I − AX),
-    started at I / trace(A) so that it converges for any SPD A."""
-    eye = jnp.eye(a.shape[0])
-    return jax.lax.fori_loop(
-        0, iterations, lambda _, x: x @ (2.0 * eye - a @ x), eye / jnp.trace(a)
-    )
+from tessera.analyses.newton import complete_rows, exact_scale, inverse_spd, standardise, values
 
 
 def statistic(table, weight, target: str, features: tuple[str, ...], iterations: int = 8,
               l2: float = 0.0):  # fmt: skip
-    y, y_present = table[target][:, 0], table[target][:, 1]
-    w = weight * y_present
-    for name in features:
-        w = w * table[name][:, 1]
-    x = jnp.stack([table[name][:, 0] for name in features], axis=1)
+    y = table[target][:, 0]
+    w = complete_rows(table, weight, (target, *features))
+    x = values(table, features)
     rows = x.shape[0]
-    # Average over a power of two near the row count: exact in fixed point, where 1/rows
-    # would not be (the covariance would inherit its rounding).
-    scale = float(2.0 ** np.round(np.log2(max(rows, 1))))
-    total = jnp.sum(w)
-    mean = (w @ x) / total
-    spread = jnp.sqrt((w @ ((x - mean) ** 2)) / total)
-    inv_spread = 1.0 / spread
+    scale = exact_scale(rows)
+    total, mean, inv_spread = standardise(x, w)
     z = jnp.concatenate([jnp.ones((rows, 1)), (x - mean) * inv_spread], axis=1)
     penalty = jnp.concatenate([jnp.zeros(1), l2 * inv_spread**2]) / scale
 

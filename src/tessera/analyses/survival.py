@@ -17,15 +17,16 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from tessera.analyses.kaplan_meier import product_limit
+from tessera.analyses.newton import complete_rows
 from tessera.analyses.scans import suffix_sum
 
 
 def statistic(table, weight, time: str, event: str, group: str | None = None):
-    t, t_present = table[time][:, 0], table[time][:, 1]
-    e, e_present = table[event][:, 0], table[event][:, 1]
+    t, e = table[time][:, 0], table[event][:, 0]
     n = t.shape[0]
     groups = jnp.ones((n, 1)) if group is None else table[group]
-    use = weight * t_present * e_present * jnp.sum(groups, axis=1)
+    use = complete_rows(table, weight, (time, event)) * jnp.sum(groups, axis=1)
     at = use[:, None] * groups
     at_risk = suffix_sum(at)
     ahead = suffix_sum(at * e[:, None])
@@ -52,11 +53,7 @@ def from_counts(valid, times, at_risk, events, labels: list[str]) -> dict[str, p
     for j, label in enumerate(labels):
         rows = leaving[:, j] > 0
         n, d = at_risk[rows, j], events[rows, j]
-        survival = np.cumprod(1.0 - d / n)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            greenwood = np.cumsum(d / (n * (n - d)))
-            spread = 1.959963984540054 * np.sqrt(greenwood) / np.log(survival)
-            lower, upper = survival ** np.exp(-spread), survival ** np.exp(spread)
+        survival, lower, upper = product_limit(n, d)
         curves[label] = pd.DataFrame({
             "time": times[rows], "at_risk": n.astype(int), "events": d.astype(int),
             "censored": (leaving[rows, j] - d).astype(int), "survival": survival,
