@@ -172,6 +172,8 @@ HelperOption = Annotated[
 JoinOption = Annotated[str, typer.Option(help="Column holding the shared pseudonym.")]
 FormatOption = Annotated[Format, typer.Option("--format", help="table or json.")]
 AccuracyOption = Annotated[str, typer.Option(help="fast or precise (fixed-point setting).")]
+TimeOption = Annotated[str, typer.Option(help="Follow-up time column.")]
+EventOption = Annotated[str, typer.Option(help="Event column (1 = event, 0 = censored).")]
 PlotOption = Annotated[Path | None, typer.Option(help="Also save the plot to this PNG file.")]
 
 
@@ -279,8 +281,8 @@ def local_describe(
 def local_kaplan_meier(
     party: PartyOption,
     join: JoinOption,
-    time: Annotated[str, typer.Option(help="Follow-up time column.")],
-    event: Annotated[str, typer.Option(help="Event column (1 = event, 0 = censored).")],
+    time: TimeOption,
+    event: EventOption,
     by: Annotated[str | None, typer.Option(help="Group column; may sit at another party.")] = None,
     helper: HelperOption = False,
     accuracy: AccuracyOption = "fast",
@@ -338,8 +340,8 @@ def local_logistic(
 def local_cox(
     party: PartyOption,
     join: JoinOption,
-    time: Annotated[str, typer.Option(help="Follow-up time column.")],
-    event: Annotated[str, typer.Option(help="Event column (1 = event, 0 = censored).")],
+    time: TimeOption,
+    event: EventOption,
     covariates: Annotated[str, typer.Option(help="Numeric covariates, comma-separated.")],
     ties: Annotated[str, typer.Option(help="efron (as lifelines and R) or breslow.")] = "efron",
     iterations: Annotated[int, typer.Option(min=1, help="Newton iterations.")] = 8,

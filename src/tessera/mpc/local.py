@@ -80,7 +80,7 @@ def _party_main(launch: _Launch, results: multiprocessing.Queue) -> None:
             timeout_ms=launch.timeout_ms,
         )
         try:
-            shares = session.run(launch.function, launch.layout, mine, recipient=None)
+            shares = session.run(launch.function, launch.layout, mine)
         finally:
             session.close()
         results.put((launch.me, "ok", (shares, metadata)))

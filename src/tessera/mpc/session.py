@@ -119,19 +119,15 @@ class Session:
         function: Callable[..., object],
         layout: Sequence[tuple[str, str]],
         mine: Mapping[str, np.ndarray],
-        recipient: str | None,
-    ) -> list[np.ndarray] | list[bytes] | None:
-        """Evaluate `function(*inputs)` on secret shares; the recipient gets the outputs.
+    ) -> list[bytes]:
+        """Evaluate `function(*inputs)` on secret shares; return this party's output shares.
 
         `layout` is the public, ordered list of (input name, owner party); `mine` holds this
         party's values for the inputs it owns. Parties first tell each other the shapes of
         their inputs (public metadata), so nobody needs to see another party's data to
-        compile. With a party as recipient it gets the flat list of outputs and the others
-        None; with `recipient=None` (someone outside the session, e.g. the researcher) every
-        party gets its own encoded output shares to deliver, and `reconstruct` combines them.
+        compile. Each party delivers its encoded output shares to the result recipient, who
+        alone combines them with `reconstruct`.
         """
-        if recipient is not None and recipient not in self.names:
-            raise ValueError(f"recipient {recipient!r} is not a party of this session")
         shapes = self._exchange_shapes(layout, mine)
         names = [f"{self.session}-{name}" for name, _ in layout]
         placeholders = [np.zeros(shape, dtype=dtype) for shape, dtype in shapes]
@@ -147,15 +143,10 @@ class Session:
         for name, (slot, owner) in zip(names, layout, strict=True):
             self.runtime.set_var(name, self._share_in(owner, mine.get(slot)))
         self.runtime.run(executable)
-        if recipient is None:
-            outputs = [_encode(self.runtime.get_var(n)) for n in executable.output_names]
-            for name in [*names, *executable.output_names]:
-                self.runtime.del_var(name)
-            return outputs
-        results = [self._reveal(name, recipient) for name in executable.output_names]
+        outputs = [_encode(self.runtime.get_var(n)) for n in executable.output_names]
         for name in [*names, *executable.output_names]:
             self.runtime.del_var(name)
-        return results if self.me == recipient else None
+        return outputs
 
     def _exchange_shapes(
         self, layout: Sequence[tuple[str, str]], mine: Mapping[str, np.ndarray]
@@ -186,22 +177,12 @@ class Session:
                 self.link.send(rank, _encode(share))
         return shares[self.rank]
 
-    def _reveal(self, name: str, recipient: str) -> np.ndarray | None:
-        """Send this party's output share to the recipient, who reconstructs the value."""
-        share = self.runtime.get_var(name)
-        target = self.names.index(recipient)
-        if self.rank != target:
-            self.link.send(target, _encode(share))
-            return None
-        shares = [share if r == target else _decode(self.link.recv(r)) for r in range(WORLD_SIZE)]
-        return np.asarray(self.io.reconstruct(shares))
-
     def close(self) -> None:
         self.link.stop_link()
 
 
 def reconstruct(shares_by_rank: Sequence[Sequence[bytes]], accuracy: Accuracy) -> list[np.ndarray]:
-    """The recipient's side of `run(..., recipient=None)`: combine the parties' output shares."""
+    """The recipient's side of `Session.run`: combine the parties' output shares."""
     if len(shares_by_rank) != WORLD_SIZE:
         raise ValueError(f"need the output shares of all {WORLD_SIZE} parties")
     io = spu_api.Io(WORLD_SIZE, accuracy.runtime_config("reconstruct"))
