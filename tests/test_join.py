@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import spu.utils.simulation as simulation
 
-from tessera.mpc.join import align, align_reference, pseudonym_keys
+from tessera.mpc.join import align, align_reference, merge, merge_reference, pseudonym_keys
 from tessera.mpc.session import Accuracy
 
 
@@ -49,3 +49,21 @@ def test_alignment_without_columns_still_gives_the_match_weights():
     other = np.array([9, 4, 5], dtype=np.int64)
     weight, aligned = simulate(align, anchor, other, np.zeros((3, 0)))
     assert np.round(weight).tolist() == [1, 0, 1] and aligned.shape == (3, 0)
+
+
+def test_merging_without_restoring_order_gives_the_same_weighted_rows():
+    rng = np.random.default_rng(5)
+    pool = rng.choice(2**50, 600, replace=False)
+    anchor, other = pool[:300], rng.permutation(np.concatenate([pool[100:300], pool[400:500]]))
+    mine, theirs = rng.normal(size=(300, 2)), rng.normal(size=(300, 3))
+    weight, anchor_columns, aligned = simulate(merge, anchor, other, mine, theirs)
+    expected = merge_reference(anchor, other, mine, theirs)
+    assert weight.shape == (600,) and np.round(weight).sum() == 200
+
+    def weighted_rows(weight, *blocks):
+        rows = np.concatenate(blocks, axis=1)[np.round(weight) == 1]
+        return rows[np.lexsort(rows.T)]
+
+    np.testing.assert_allclose(
+        weighted_rows(weight, anchor_columns, aligned), weighted_rows(*expected), atol=1e-4
+    )

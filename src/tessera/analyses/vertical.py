@@ -18,7 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
-from tessera.mpc.join import align, align_reference, pseudonym_keys
+from tessera.mpc.join import align, align_reference, merge, merge_reference, pseudonym_keys
 from tessera.sources.readers import read_file
 
 Statistic = Callable[..., object]
@@ -71,32 +71,44 @@ class Plan:
                 labels[column] = levels
         return mine, labels
 
-    def assemble(self, inputs: Mapping[str, object], align_rows: Callable = align):
-        """(columns by name aligned to the anchor's rows, weight). Numeric columns come as
-        (value, present); a row's weight is 1 when every party holds the patient."""
-        anchor = self.parties[0]
-        weight = None
-        aligned: dict[str, object] = {}
-        for party in self.parties[1:]:  # every party, with columns or not: all must hold a row
-            own = [c for c in (*self.numeric, *self.categorical) if self.owners[c] == party]
-            widths = [inputs[f"col:{c}"].shape[1] for c in own]
-            stacked = (
-                jnp.concatenate([inputs[f"col:{c}"] for c in own], axis=1)
-                if own
-                else jnp.zeros((inputs[f"keys:{party}"].shape[0], 0))
-            )
-            w, columns = align_rows(inputs[f"keys:{anchor}"], inputs[f"keys:{party}"], stacked)
-            weight = w if weight is None else weight * w
-            offsets = np.cumsum([0, *widths])
-            for column, start, stop in zip(own, offsets[:-1], offsets[1:], strict=True):
-                aligned[column] = columns[:, start:stop]
-        for column in (*self.numeric, *self.categorical):
-            if self.owners[column] == anchor:
-                aligned[column] = inputs[f"col:{column}"]
-        n = inputs[f"keys:{anchor}"].shape[0]
-        if weight is None:
-            weight = jnp.ones(n)
-        return aligned, weight
+    def assemble(
+        self,
+        inputs: Mapping[str, object],
+        align_rows: Callable = align,
+        merge_rows: Callable = merge,
+    ):
+        """(columns by name, weight): numeric columns come as (value, present); a row weighs
+        1 when every party holds the patient. Rows are the anchor's, in its order; when the
+        analysis has no `order_by`, the last join skips restoring that order (one sort less)
+        and the table also has weight-0 rows of the last party."""
+        anchor_keys = inputs[f"keys:{self.parties[0]}"]
+        names, carried = self._block(inputs, self.parties[0], anchor_keys.shape[0])
+        weight = jnp.ones(anchor_keys.shape[0])
+        others = self.parties[1:]
+        for i, party in enumerate(others):  # every party, with columns or not: all must hold a row
+            own, stacked = self._block(inputs, party, inputs[f"keys:{party}"].shape[0])
+            keys = inputs[f"keys:{party}"]
+            if i == len(others) - 1 and self.order_by is None:
+                with_weight = jnp.concatenate([weight[:, None], carried], axis=1)
+                w, with_weight, taken = merge_rows(anchor_keys, keys, with_weight, stacked)
+                weight, carried = w * with_weight[:, 0], with_weight[:, 1:]
+            else:
+                w, taken = align_rows(anchor_keys, keys, stacked)
+                weight = weight * w
+            names, carried = names + own, jnp.concatenate([carried, taken], axis=1)
+        table, start = {}, 0
+        for column, width in names:
+            table[column] = carried[:, start : start + width]
+            start += width
+        return table, weight
+
+    def _block(self, inputs: Mapping[str, object], party: str, rows: int):
+        """A party's encoded columns side by side, with their (name, width)."""
+        own = [c for c in (*self.numeric, *self.categorical) if self.owners[c] == party]
+        names = [(c, inputs[f"col:{c}"].shape[1]) for c in own]
+        if not own:
+            return names, jnp.zeros((rows, 0))
+        return names, jnp.concatenate([inputs[f"col:{c}"] for c in own], axis=1)
 
 
 @dataclass(frozen=True, eq=False)  # hashed by identity: JAX hashes what it compiles
@@ -149,12 +161,13 @@ def plaintext(plan: Plan, frames: Mapping[str, pd.DataFrame], statistic: Statist
         inputs.update(mine)
         labels.update(own_labels)
 
-    def join_in_clear(anchor_keys, other_keys, columns):
-        weight, aligned = align_reference(np.asarray(anchor_keys), np.asarray(other_keys),
-                                          np.asarray(columns))  # fmt: skip
-        return jnp.asarray(weight), jnp.asarray(aligned)
+    def clear(reference):
+        def join(*arrays):
+            return tuple(jnp.asarray(a) for a in reference(*(np.asarray(x) for x in arrays)))
 
-    table, weight = plan.assemble(inputs, align_rows=join_in_clear)
+        return join
+
+    table, weight = plan.assemble(inputs, clear(align_reference), clear(merge_reference))
     return statistic(table, weight, **options), labels
 
 

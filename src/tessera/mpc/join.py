@@ -9,9 +9,10 @@ analysis releases it.
 How: append both key columns, tagged by side, and sort obliviously by (key, side); a match
 is an anchor row directly followed by an other-side row with the same key, which then
 hands its columns to the anchor row. A second sort on the anchor's original row numbers
-brings the anchor rows back into place. SPU's sort shuffles secretly before it compares, and
-the compound keys are distinct (a pseudonym occurs once per source), so the comparisons
-it opens reveal nothing but a random permutation.
+brings the anchor rows back into place; analyses that ignore row order skip it (`merge`).
+SPU's sort shuffles secretly before it compares, and the compound keys are distinct (a
+pseudonym occurs once per source), so the comparisons it opens reveal nothing but a random
+permutation.
 """
 
 from __future__ import annotations
@@ -42,28 +43,53 @@ def pseudonym_keys(pseudonyms: pd.Series, side: int = 0) -> np.ndarray:
     return keys
 
 
+def _merge_sorted(anchor_keys, other_keys, anchor_columns, other_columns):
+    """Sort both sides' rows together by (key, side) and hand each matched anchor row the
+    columns of the other-side row that follows it. Returns, per merged row: the secret
+    match flag, the original position, the anchor columns and the taken other columns.
+
+    One comparison per compare: key and side are packed as 2 * key + side (keys < 2^56).
+    """
+    n, m = anchor_keys.shape[0], other_keys.shape[0]
+    q, p = anchor_columns.shape[1], other_columns.shape[1]
+    packed = jnp.concatenate([anchor_keys * 2, other_keys * 2 + 1])
+    side = jnp.concatenate([jnp.zeros(n, packed.dtype), jnp.ones(m, packed.dtype)])
+    position = jnp.arange(n + m, dtype=packed.dtype)
+    payload = jnp.concatenate([
+        jnp.concatenate([anchor_columns, jnp.zeros((n, p), anchor_columns.dtype)], axis=1),
+        jnp.concatenate([jnp.zeros((m, q), other_columns.dtype), other_columns], axis=1),
+    ])  # fmt: skip
+    sorted_ = jax.lax.sort((packed, side, position, *payload.T), num_keys=1, is_stable=False)
+    k, s, pos = sorted_[:3]
+    columns = jnp.stack(sorted_[3:], axis=1) if q + p else jnp.zeros((n + m, 0), payload.dtype)
+    # an anchor row (side 0) directly followed by the other side's row of the same key
+    follows = (k[1:] - k[:-1] == 1).astype(payload.dtype) * (1 - s[:-1]).astype(payload.dtype)
+    match = jnp.concatenate([follows, jnp.zeros(1, payload.dtype)])
+    taken = jnp.concatenate([columns[1:, q:], jnp.zeros((1, p), columns.dtype)]) * match[:, None]
+    return match, pos, columns[:, :q], taken
+
+
 def align(anchor_keys: jnp.ndarray, other_keys: jnp.ndarray, other_columns: jnp.ndarray):
-    """(weight[n], other_columns aligned to the n anchor rows [n, p]); all stays secret.
+    """(weight[n], other_columns aligned to the n anchor rows [n, p]), in the anchor's order.
 
     Unmatched anchor rows get weight 0 and zero columns. Missing keys must be negatives
     that no other row shares, on either side (`pseudonym_keys` with side 0 and 1).
     """
-    n, m = anchor_keys.shape[0], other_keys.shape[0]
-    p = other_columns.shape[1]
-    keys = jnp.concatenate([anchor_keys, other_keys])
-    side = jnp.concatenate([jnp.zeros(n, keys.dtype), jnp.ones(m, keys.dtype)])
-    position = jnp.arange(n + m, dtype=keys.dtype)
-    payload = jnp.concatenate([jnp.zeros((n, p), other_columns.dtype), other_columns])
-    sorted_ = jax.lax.sort((keys, side, position, *payload.T), num_keys=2, is_stable=False)
-    k, s, pos = sorted_[:3]
-    columns = jnp.stack(sorted_[3:], axis=1) if p else jnp.zeros((n + m, 0), payload.dtype)
-    follows = (k[:-1] == k[1:]) & (s[:-1] == 0) & (s[1:] == 1)
-    match = jnp.concatenate([follows, jnp.zeros(1, bool)]).astype(other_columns.dtype)
-    taken = jnp.concatenate([columns[1:], jnp.zeros((1, p), columns.dtype)]) * match[:, None]
+    n, p = anchor_keys.shape[0], other_columns.shape[1]
+    none = jnp.zeros((n, 0), other_columns.dtype)
+    match, pos, _, taken = _merge_sorted(anchor_keys, other_keys, none, other_columns)
     back = jax.lax.sort((pos, match, *taken.T), num_keys=1, is_stable=False)
     weight = back[1][:n]
     aligned = jnp.stack(back[2:], axis=1)[:n] if p else jnp.zeros((n, 0), other_columns.dtype)
     return weight, aligned
+
+
+def merge(anchor_keys, other_keys, anchor_columns, other_columns):
+    """Like `align` without restoring the anchor's row order: one sort instead of two, for
+    analyses that do not depend on row order. Returns (weight, anchor columns, other
+    columns), each with n + m rows in a secret order; only matched anchor rows weigh 1."""
+    match, _, anchor, taken = _merge_sorted(anchor_keys, other_keys, anchor_columns, other_columns)
+    return match, anchor, taken
 
 
 def align_reference(anchor_keys: np.ndarray, other_keys: np.ndarray, other_columns: np.ndarray):
@@ -73,3 +99,12 @@ def align_reference(anchor_keys: np.ndarray, other_keys: np.ndarray, other_colum
     weight = (rows >= 0).astype(float)
     aligned = np.where(weight[:, None] == 1, other_columns[np.maximum(rows, 0)], 0.0)
     return weight, aligned
+
+
+def merge_reference(anchor_keys, other_keys, anchor_columns, other_columns):
+    """The plaintext meaning of `merge`: `align_reference` plus m rows of weight 0."""
+    weight, aligned = align_reference(anchor_keys, other_keys, other_columns)
+    m = len(other_keys)
+    pad = np.zeros((m, anchor_columns.shape[1]))
+    return (np.concatenate([weight, np.zeros(m)]), np.concatenate([anchor_columns, pad]),
+            np.concatenate([aligned, np.zeros((m, aligned.shape[1]))]))  # fmt: skip
