@@ -18,46 +18,48 @@ from tessera.analyses.newton import complete_rows, exact_scale, inverse_spd, sta
 from tessera.analyses.scans import fill, prefix_sum, suffix_sum
 
 
-def _next_start(values, first):
-    """Per row, `values` at the first row of the *next* tie group (0 after the last)."""
-    shifted = jnp.concatenate([values[1:], jnp.zeros_like(values[:1])])
-    flags = jnp.concatenate([first[1:], jnp.ones(1)])
-    return fill(shifted, flags, reverse=True)
-
-
-def _group_total(values, first):
-    """Per row, the sum of `values` over its tie group."""
+def _group_total(values, first, last):
+    """Per row, the sum of `values` over its tie group: the running sum from the group's
+    first row on, minus what lies beyond its last row."""
     after = suffix_sum(values)
-    return fill(after, first) - _next_start(after, first)
+    return fill(after, first) - fill(after - values, last, reverse=True)
 
 
-def _derivatives(z, gamma, use, dead, first, efron: bool):
+def _derivatives(z, gamma, use, dead, first, last, fraction):
     """Log partial likelihood, gradient and Hessian at gamma (standardised scale).
 
-    The second-moment term is regrouped per row, sum_i d_i S2_i / D_i = Z' diag(a c) Z with
+    `fraction` is Efron's within-tie share of each event (None for Breslow). The
+    second-moment term is regrouped per row, sum_i d_i S2_i / D_i = Z' diag(a c) Z with
     c_j = sum of d_i / D_i over the event times at or before t_j (Efron: minus this tie
-    group's share), so only 1 + k columns are ever scanned, never k^2.
+    group's share), so only 1 + k columns are ever scanned, never k^2. Columns that
+    follow the same scan travel together: six scans per evaluation with Efron, four with
+    Breslow.
     """
+    k = z.shape[1]
     eta = z @ gamma
     risk = use * jnp.exp(eta)
     stacked = jnp.concatenate([risk[:, None], risk[:, None] * z], axis=1)
-    sums = fill(suffix_sum(stacked), first)  # over everyone with time >= t_i
-    if efron:
-        tied = _group_total(stacked * dead[:, None], first)  # this time's events only
-        count = _group_total(dead, first)
-        before = prefix_sum(dead) - dead  # joined events earlier in row order
-        before = before - fill(before, first)  # ... earlier within this tie group
-        fraction = before / jnp.maximum(count, 1.0)
-        sums = sums - fraction[:, None] * tied
+    if fraction is None:
+        sums = fill(suffix_sum(stacked), first)  # over everyone with time >= t_i
+    else:
+        events = stacked * dead[:, None]  # this time's events only
+        after = suffix_sum(jnp.concatenate([stacked, events], axis=1))
+        at_first = fill(after, first)
+        tied = at_first[:, 1 + k :] - fill(after[:, 1 + k :] - events, last, reverse=True)
+        sums = at_first[:, : 1 + k] - fraction[:, None] * tied
     denominator = jnp.where(dead > 0, sums[:, 0], 1.0)
     share = dead / denominator
     mean = sums[:, 1:] * (1.0 / denominator)[:, None]
     loglik = jnp.sum(dead * (eta - jnp.log(denominator)))
     gradient = dead @ (z - mean)
-    last = jnp.concatenate([first[1:], jnp.ones(1)])
-    up_to = fill(prefix_sum(share), last, reverse=True)  # through the end of j's tie group
-    if efron:
-        up_to = up_to - dead * _group_total(share * fraction, first)
+    if fraction is None:
+        up_to = fill(prefix_sum(share), last, reverse=True)  # through the end of j's tie group
+    else:
+        weighted = share * fraction
+        running = prefix_sum(jnp.stack([share, weighted], axis=1))
+        at_last = fill(running, last, reverse=True)
+        tie_share = at_last[:, 1] - fill(running[:, 1] - weighted, first)
+        up_to = at_last[:, 0] - dead * tie_share
     hessian = (z.T * (risk * up_to)) @ z - (mean.T * dead) @ mean
     return loglik, gradient, hessian
 
@@ -72,18 +74,29 @@ def statistic(table, weight, time: str, event: str, covariates: tuple[str, ...],
     scale = exact_scale(x.shape[0])
     total, mean, inv_spread = standardise(x, use)
     z = (x - mean) * inv_spread * use[:, None]
-    first = jnp.concatenate([jnp.ones(1), (t[1:] != t[:-1]).astype(t.dtype)])
-    efron = ties == "efron"
+    dead = use * e
+    changes = (t[1:] != t[:-1]).astype(t.dtype)
+    first = jnp.concatenate([jnp.ones(1), changes])
+    last = jnp.concatenate([changes, jnp.ones(1)])
+    fraction = None
+    if ties == "efron":  # the tie structure does not change between iterations
+        before = prefix_sum(dead) - dead  # joined events earlier in row order
+        before = before - fill(before, first)  # ... earlier within this tie group
+        fraction = before / jnp.maximum(_group_total(dead, first, last), 1.0)
 
-    def newton_step(_, gamma):
-        _, gradient, hessian = _derivatives(z, gamma, use, use * e, first, efron)
-        return gamma + inverse_spd(hessian / scale) @ (gradient / scale)
+    def newton_step(_, state):
+        gamma = state[0]
+        loglik, gradient, hessian = _derivatives(z, gamma, use, dead, first, last, fraction)
+        return gamma + inverse_spd(hessian / scale) @ (gradient / scale), loglik, hessian
 
-    # A loop, not unrolled Python: the engine compiles the body once.
-    gamma = jax.lax.fori_loop(0, iterations, newton_step, jnp.zeros(len(covariates)))
-    loglik, _, hessian = _derivatives(z, gamma, use, use * e, first, efron)
+    # A loop, not unrolled Python: the engine compiles the body once. The log-likelihood
+    # and Hessian released are those of the last-but-one iterate, which Newton's quadratic
+    # convergence leaves indistinguishable from the last (one evaluation, compiled once).
+    k = len(covariates)
+    start = (jnp.zeros(k), jnp.zeros(()), jnp.eye(k))
+    gamma, loglik, hessian = jax.lax.fori_loop(0, iterations, newton_step, start)
     scaled_se = jnp.sqrt(jnp.diag(inverse_spd(hessian / scale))) * inv_spread
-    return gamma * inv_spread, scaled_se, loglik, total, jnp.sum(use * e), jnp.asarray(scale)
+    return gamma * inv_spread, scaled_se, loglik, total, jnp.sum(dead), jnp.asarray(scale)
 
 
 def records(beta, scaled_se, loglik, total, events, scale, covariates: tuple[str, ...]) -> dict:
