@@ -127,3 +127,20 @@ def _ports() -> list[int]:
     from tessera.mpc.local import _free_ports
 
     return _free_ports(3)
+
+
+def test_the_engine_writes_nothing_to_stdout_or_the_working_directory(tmp_path):
+    """Engine logs would corrupt `--format json` output (seen with 100k-row outputs)."""
+    import subprocess
+    import sys
+
+    script = (
+        "import numpy as np, spu.libspu as L; from spu import api;"
+        "from tessera.mpc.session import Accuracy;"
+        "io = api.Io(3, Accuracy().runtime_config('t'));"
+        "io.make_shares(np.ones((100_000, 3)), L.Visibility.VIS_SECRET)"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "TESSERA_DEBUG"}
+    done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, check=True)  # fmt: skip
+    assert done.stdout == "" and list(tmp_path.iterdir()) == []

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import struct
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -26,6 +27,19 @@ from tessera.mpc.certificates import TlsFiles
 
 WORLD_SIZE = 3  # ABY3
 jax.config.update("jax_enable_x64", True)  # float64 inputs keep their precision until sharing
+
+
+def _quiet_engine_logs() -> None:
+    """The engine logs to stdout, where it would corrupt a command's JSON; and to a file in
+    the working directory otherwise. Neither is wanted; TESSERA_DEBUG=1 keeps the logs."""
+    if os.environ.get("TESSERA_DEBUG") != "1":
+        options = libspu.logging.LogOptions()
+        options.enable_console_logger = False
+        options.system_log_path = os.devnull
+        libspu.logging.setup_logging(options)
+
+
+_quiet_engine_logs()
 
 
 @dataclass(frozen=True)
