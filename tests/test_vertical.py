@@ -288,3 +288,51 @@ def test_a_non_numeric_column_is_named_without_revealing_its_values(cohort):
     with pytest.raises(ValueError, match="'age_at_diagnosis' at registry is not numeric") as error:
         PLAN.encode("registry", frame)
     assert "Jansen" not in str(error.value)
+
+
+def test_where_combines_columns_of_both_parties_inside_mpc(cohort, files):
+    where = 'stage in ("III", "IV") and (smoking == "current" or charlson_index > ecog)'
+    plan = plan_for_files(files, "pseudonym", numeric=("age_at_diagnosis", "bmi"), where=where)
+    assert plan.where.local(plan.owners) == {0: "registry", 1: "gp"}  # the last is MPC's
+    assert {"charlson_index", "ecog"} <= set(plan.numeric)
+    result = describe.records(
+        simulate(cohort, describe.statistic, plan, columns=("age_at_diagnosis", "bmi")),
+        ("age_at_diagnosis", "bmi"),
+    )
+    frames = {"registry": cohort.registry, "gp": cohort.gp}
+    reference, _ = plaintext(plan, frames, describe.statistic, columns=("age_at_diagnosis", "bmi"))
+    joined = cohort.joined("registry", "gp")
+    chosen = joined[
+        joined["stage"].isin(["III", "IV"])
+        & ((joined["smoking"] == "current") | (joined["charlson_index"] > joined["ecog"]))
+    ]
+    assert 100 < len(chosen) < len(joined) / 2
+    expected = describe.records(reference, ("age_at_diagnosis", "bmi"))
+    for column in ("age_at_diagnosis", "bmi"):
+        assert result[column]["count"] == expected[column]["count"] == chosen[column].count()
+        assert result[column]["mean"] == pytest.approx(chosen[column].mean(), rel=1e-4)
+
+
+def test_local_kaplan_meier_with_a_filter_at_the_other_party(cohort, files):
+    args = ["local", "kaplan-meier", "--party", f"registry={files['registry']}",
+            "--party", f"gp={files['gp']}", "--helper", "--join", "pseudonym",
+            "--time", "survival_months", "--event", "vital_status",
+            "--where", "copd == 1", "--format", "json"]  # fmt: skip
+    done = CliRunner().invoke(app, args)
+    assert done.exit_code == 0, done.output
+    curve = json.loads(done.output)["groups"]["all"]
+    joined = cohort.joined("registry", "gp")
+    chosen = joined[joined["copd"] == 1]
+    fitter = KaplanMeierFitter().fit(chosen["survival_months"], chosen["vital_status"])
+    expected = fitter.survival_function_["KM_estimate"].to_numpy()[1:]
+    np.testing.assert_allclose(curve["survival"], expected, atol=1e-6)
+    assert curve["at_risk"][0] == len(chosen)
+
+
+def test_a_filter_on_an_unknown_column_is_one_line(files):
+    args = ["local", "describe", "--party", f"registry={files['registry']}",
+            "--party", f"gp={files['gp']}", "--helper", "--join", "pseudonym",
+            "--columns", "bmi", "--where", "favourite_colour == 'blue'"]  # fmt: skip
+    done = CliRunner().invoke(app, args)
+    assert done.exit_code == 2 and "unknown column 'favourite_colour'" in done.output
+    assert len(done.output.strip().splitlines()) == 1

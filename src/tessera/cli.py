@@ -175,6 +175,13 @@ AccuracyOption = Annotated[str, typer.Option(help="fast or precise (fixed-point 
 TimeOption = Annotated[str, typer.Option(help="Follow-up time column.")]
 EventOption = Annotated[str, typer.Option(help="Event column (1 = event, 0 = censored).")]
 PlotOption = Annotated[Path | None, typer.Option(help="Also save the plot to this PNG file.")]
+WhereOption = Annotated[
+    str | None,
+    typer.Option(
+        help='Count only patients where this holds, e.g. \'stage in ("III", "IV") and '
+        "age_at_diagnosis >= 70'; columns may sit at different parties."
+    ),
+]
 
 
 def _parties(specs: list[str]) -> dict[str, str]:
@@ -206,13 +213,14 @@ def _secure(
     numeric: tuple[str, ...] = (),
     categorical: tuple[str, ...] = (),
     order_by: str | None = None,
+    where: str | None = None,
     **options,
 ):
     """Resolve the columns to their parties and run one analysis among local processes."""
     from tessera.analyses.vertical import plan_for_files, run_vertical
 
     paths = _parties(party)
-    plan = plan_for_files(paths, join, numeric, categorical, order_by)
+    plan = plan_for_files(paths, join, numeric, categorical, order_by, where)
     with err.status(f"running the secure {what} among the parties"):
         return run_vertical(plan, paths, statistic, helper, accuracy, **options)
 
@@ -235,6 +243,7 @@ def local_crosstab(
     rows: Annotated[str, typer.Option(help="Categorical column for the rows.")],
     cols: Annotated[str, typer.Option(help="Categorical column for the columns.")],
     min_cell: Annotated[int, typer.Option(min=0, help="Suppress counts below this.")] = 10,
+    where: WhereOption = None,
     helper: HelperOption = False,
     accuracy: AccuracyOption = "fast",
     format: FormatOption = Format.table,
@@ -244,7 +253,7 @@ def local_crosstab(
 
     with user_errors():
         (counts,), labels = _secure(
-            "cross-table", party, join, crosstab.statistic, helper, accuracy,
+            "cross-table", party, join, crosstab.statistic, helper, accuracy, where=where,
             categorical=(rows, cols), rows=rows, cols=cols, min_cell=min_cell,
         )  # fmt: skip
     cells = crosstab.records(counts, labels[rows], labels[cols])
@@ -257,6 +266,7 @@ def local_describe(
     party: PartyOption,
     join: JoinOption,
     columns: Annotated[str, typer.Option(help="Numeric columns, comma-separated.")],
+    where: WhereOption = None,
     helper: HelperOption = False,
     accuracy: AccuracyOption = "fast",
     format: FormatOption = Format.table,
@@ -267,7 +277,7 @@ def local_describe(
     with user_errors():
         names = _columns(columns, "--columns")
         (result,), _ = _secure(
-            "description", party, join, describe.statistic, helper, accuracy,
+            "description", party, join, describe.statistic, helper, accuracy, where=where,
             numeric=names, columns=names,
         )  # fmt: skip
     summary = describe.records(result, names)
@@ -284,6 +294,7 @@ def local_kaplan_meier(
     time: TimeOption,
     event: EventOption,
     by: Annotated[str | None, typer.Option(help="Group column; may sit at another party.")] = None,
+    where: WhereOption = None,
     helper: HelperOption = False,
     accuracy: AccuracyOption = "fast",
     plot: PlotOption = None,
@@ -295,7 +306,7 @@ def local_kaplan_meier(
 
     with user_errors():
         outputs, labels = _secure(
-            "Kaplan-Meier", party, join, survival.statistic, helper, accuracy,
+            "Kaplan-Meier", party, join, survival.statistic, helper, accuracy, where=where,
             numeric=(time, event), categorical=(by,) if by else (), order_by=time,
             time=time, event=event, group=by,
         )  # fmt: skip
@@ -316,6 +327,7 @@ def local_logistic(
     features: Annotated[str, typer.Option(help="Numeric feature columns, comma-separated.")],
     l2: Annotated[float, typer.Option(min=0.0, help="L2 penalty on the coefficients.")] = 0.0,
     iterations: Annotated[int, typer.Option(min=1, help="Newton iterations.")] = 8,
+    where: WhereOption = None,
     helper: HelperOption = False,
     accuracy: AccuracyOption = "fast",
     plot: PlotOption = None,
@@ -328,7 +340,7 @@ def local_logistic(
     with user_errors():
         names = _columns(features, "--features")
         outputs, _ = _secure(
-            "logistic regression", party, join, logistic.statistic, helper, accuracy,
+            "logistic regression", party, join, logistic.statistic, helper, accuracy, where=where,
             numeric=(target, *names), target=target, features=names, iterations=iterations,
             l2=l2,
         )  # fmt: skip
@@ -345,6 +357,7 @@ def local_cox(
     covariates: Annotated[str, typer.Option(help="Numeric covariates, comma-separated.")],
     ties: Annotated[str, typer.Option(help="efron (as lifelines and R) or breslow.")] = "efron",
     iterations: Annotated[int, typer.Option(min=1, help="Newton iterations.")] = 8,
+    where: WhereOption = None,
     helper: HelperOption = False,
     accuracy: Annotated[
         str, typer.Option(help="fast or precise; precise keeps small coefficients within 1e-3.")
@@ -361,7 +374,7 @@ def local_cox(
             raise ValueError(f"--ties {ties!r}: use efron or breslow")
         names = _columns(covariates, "--covariates")
         outputs, _ = _secure(
-            "Cox model", party, join, cox.statistic, helper, accuracy,
+            "Cox model", party, join, cox.statistic, helper, accuracy, where=where,
             numeric=(time, event, *names), order_by=time, time=time, event=event,
             covariates=names, ties=ties, iterations=iterations,
         )  # fmt: skip

@@ -18,6 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
+from tessera.analyses.where import Filter
 from tessera.mpc.join import align, align_reference, merge, merge_reference, pseudonym_keys
 from tessera.sources.readers import read_file
 
@@ -35,12 +36,23 @@ class Plan:
     numeric: tuple[str, ...] = ()
     categorical: tuple[str, ...] = ()
     order_by: str | None = None  # an anchor column the anchor sorts its own rows by
+    where: Filter | None = None  # which joined patients count
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """Every table column, including the comparisons a party evaluates alone ("where:i")."""
+        local = self.where.local(self.owners) if self.where else {}
+        return (*self.numeric, *self.categorical, *(f"where:{i}" for i in local))
+
+    def owner(self, column: str) -> str:
+        if column.startswith("where:"):
+            return self.where.local(self.owners)[int(column.removeprefix("where:"))]
+        return self.owners[column]
 
     @property
     def layout(self) -> tuple[tuple[str, str], ...]:
         keys = tuple((f"keys:{p}", p) for p in self.parties)
-        columns = tuple((f"col:{c}", self.owners[c]) for c in (*self.numeric, *self.categorical))
-        return keys + columns
+        return keys + tuple((f"col:{c}", self.owner(c)) for c in self.columns)
 
     def encode(self, party: str, frame: pd.DataFrame) -> tuple[dict[str, np.ndarray], dict]:
         """This party's inputs (its own columns only) and its category labels (recipient only)."""
@@ -69,6 +81,11 @@ class Plan:
                     [(text == level).fillna(False).to_numpy(float) for level in levels], axis=1
                 ) if levels else np.zeros((len(frame), 0))  # fmt: skip
                 labels[column] = levels
+        for column in self.columns:
+            if column.startswith("where:") and self.owner(column) == party:
+                comparison = self.where.comparisons[int(column.removeprefix("where:"))]
+                passed = comparison.on_frame(frame)
+                mine[f"col:{column}"] = np.stack([passed, np.ones_like(passed)], axis=1)
         return mine, labels
 
     def assemble(
@@ -100,11 +117,13 @@ class Plan:
         for column, width in names:
             table[column] = carried[:, start : start + width]
             start += width
+        if self.where is not None:
+            weight = weight * self.where.evaluate(table)
         return table, weight
 
     def _block(self, inputs: Mapping[str, object], party: str, rows: int):
         """A party's encoded columns side by side, with their (name, width)."""
-        own = [c for c in (*self.numeric, *self.categorical) if self.owners[c] == party]
+        own = [c for c in self.columns if self.owner(c) == party]
         names = [(c, inputs[f"col:{c}"].shape[1]) for c in own]
         if not own:
             return names, jnp.zeros((rows, 0))
@@ -177,10 +196,12 @@ def plan_for_files(
     numeric: tuple[str, ...] = (),
     categorical: tuple[str, ...] = (),
     order_by: str | None = None,
+    where: str | None = None,
 ) -> Plan:
     """Resolve each column to the one party whose file holds it (schemas only, no rows).
 
     With `order_by`, the party holding that column becomes the anchor and sorts its rows.
+    `where` filters the joined patients (`tessera.analyses.where`).
     """
     if len(paths) < 2:
         raise ValueError("a vertical analysis needs at least two parties: --party NAME=PATH")
@@ -188,8 +209,9 @@ def plan_for_files(
     lacking = [party for party, columns in names.items() if join not in columns]
     if lacking:
         raise ValueError(f"join column {join!r} is missing at {', '.join(lacking)}")
+    condition = Filter.parse(where) if where else None
     owners = {}
-    for column in (*numeric, *categorical):
+    for column in (*numeric, *categorical, *(condition.columns if condition else ())):
         holders = [p for p, columns in names.items() if column in columns]
         if not holders:
             raise ValueError(f"unknown column {column!r}: no party holds it")
@@ -198,11 +220,18 @@ def plan_for_files(
                 f"column {column!r} is held by {' and '.join(holders)}: rename it at one party"
             )
         owners[column] = holders[0]
+    if condition is not None:  # comparisons across parties need their values inside MPC
+        local = condition.local(owners)
+        for i, comparison in enumerate(condition.comparisons):
+            for column in comparison.columns if i not in local else ():
+                if column in categorical:
+                    raise ValueError(f"--where compares {column!r} across parties: not numeric")
+                numeric = numeric if column in numeric else (*numeric, column)
     parties = tuple(paths)
     if order_by is not None:
         anchor = owners[order_by]
         parties = (anchor, *(p for p in parties if p != anchor))
-    return Plan(parties, join, owners, tuple(numeric), tuple(categorical), order_by)
+    return Plan(parties, join, owners, tuple(numeric), tuple(categorical), order_by, condition)
 
 
 def run_vertical(
