@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from tessera.analyses import crosstab, describe, survival
 from tessera.analyses.vertical import Plan, Vertical, plaintext, plan_for_files
+from tessera.analyses.where import Filter
 from tessera.cli import app
 from tessera.mpc.session import Accuracy
 from tessera.synth import Cohort, generate
@@ -70,6 +71,30 @@ def test_describe_in_mpc_matches_pandas(cohort):
         assert result[column]["count"] == joined[column].count()
         assert result[column]["mean"] == pytest.approx(joined[column].mean(), rel=1e-4)
         assert result[column]["sd"] == pytest.approx(joined[column].std(), rel=1e-3)
+        for name, q in zip(describe.FIELDS[3:], describe.QUANTILES, strict=True):
+            assert result[column][name] == pytest.approx(joined[column].quantile(q), abs=1e-4)
+
+
+def test_describe_releases_nothing_about_a_column_counted_on_few(cohort):
+    plan = Plan(PLAN.parties, PLAN.join, PLAN.owners, PLAN.numeric, where=Filter.parse(
+        'stage == "II" and smoking == "never"'))  # fmt: skip
+    joined = cohort.joined("registry", "gp")
+    few = ((joined["stage"] == "II") & (joined["smoking"] == "never")).sum()
+    assert 0 < few < 20
+    outputs = simulate(cohort, describe.statistic, plan, columns=("bmi",), min_count=20)
+    result = describe.records(outputs, ("bmi",))
+    assert result == {"bmi": dict.fromkeys(describe.FIELDS)}
+
+
+def test_histogram_in_mpc_matches_numpy_and_suppresses_small_bins(cohort):
+    edges = (30.0, 50.0, 60.0, 70.0, 80.0, 95.0)
+    counts = simulate(cohort, describe.histogram, column="age_at_diagnosis", edges=edges,
+                      min_cell=50)  # fmt: skip
+    joined = cohort.joined("registry", "gp")
+    expected, _ = np.histogram(joined["age_at_diagnosis"].dropna(), bins=edges)
+    bins = describe.histogram_records(counts, edges)
+    assert [n for _, _, n in bins] == [int(n) if n >= 50 else None for n in expected]
+    assert None in [n for _, _, n in bins] and len(bins) == len(edges) - 1
 
 
 def test_columns_resolve_to_the_party_that_holds_them(files):

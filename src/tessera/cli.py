@@ -6,6 +6,7 @@ never a traceback: the person at the keyboard is a data steward or a researcher.
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -266,25 +267,72 @@ def local_describe(
     party: PartyOption,
     join: JoinOption,
     columns: Annotated[str, typer.Option(help="Numeric columns, comma-separated.")],
+    min_count: Annotated[
+        int, typer.Option(min=0, help="Release nothing about a column counted on fewer.")
+    ] = 10,
     where: WhereOption = None,
     helper: HelperOption = False,
     accuracy: AccuracyOption = "fast",
     format: FormatOption = Format.table,
 ) -> None:
-    """Count, mean and standard deviation of numeric columns over the joined patients."""
+    """Count, mean, standard deviation and quartiles of numeric columns (joined patients)."""
     from tessera.analyses import describe
 
     with user_errors():
         names = _columns(columns, "--columns")
         (result,), _ = _secure(
             "description", party, join, describe.statistic, helper, accuracy, where=where,
-            numeric=names, columns=names,
+            numeric=names, columns=names, min_count=min_count,
         )  # fmt: skip
     summary = describe.records(result, names)
-    lines = [f"{'column':<24}{'count':>8}{'mean':>12}{'sd':>12}"] + [
-        f"{c:<24}{v['count']:>8}{v['mean']:>12.4g}{v['sd']:>12.4g}" for c, v in summary.items()
+    hidden = f"<{min_count}"
+    lines = [f"{'column':<24}" + "".join(f"{f:>10}" for f in describe.FIELDS)] + [
+        f"{c:<24}"
+        + "".join(f"{hidden if v is None else format_figure(v):>10}" for v in figures.values())
+        for c, figures in summary.items()
     ]
     _emit({"columns": summary}, format, "\n".join(lines))
+
+
+def format_figure(value: float) -> str:
+    return str(value) if isinstance(value, int) else f"{value:.4g}"
+
+
+@local.command("histogram")
+def local_histogram(
+    party: PartyOption,
+    join: JoinOption,
+    column: Annotated[str, typer.Option(help="Numeric column.")],
+    edges: Annotated[str, typer.Option(help="Bin edges, increasing, comma-separated.")],
+    min_cell: Annotated[int, typer.Option(min=0, help="Suppress counts below this.")] = 10,
+    where: WhereOption = None,
+    helper: HelperOption = False,
+    accuracy: AccuracyOption = "fast",
+    format: FormatOption = Format.table,
+) -> None:
+    """Counts of a numeric column in public bins [lower, upper); the last bin is closed."""
+    from tessera.analyses import describe
+
+    with user_errors():
+        bounds = _edges(edges)
+        (counts,), _ = _secure(
+            "histogram", party, join, describe.histogram, helper, accuracy, where=where,
+            numeric=(column,), column=column, edges=bounds, min_cell=min_cell,
+        )  # fmt: skip
+    bins = describe.histogram_records(counts, bounds)
+    lines = [f"[{lo:g}, {hi:g}){'':<4}{'<' + str(min_cell) if n is None else n:>8}"
+             for lo, hi, n in bins]  # fmt: skip
+    _emit({"column": column, "bins": bins}, format, "\n".join(lines))
+
+
+def _edges(text: str) -> tuple[float, ...]:
+    try:
+        bounds = tuple(float(e) for e in text.split(","))
+    except ValueError:
+        raise ValueError(f"--edges {text!r}: write increasing numbers such as 0,12,24,60") from None
+    if len(bounds) < 2 or any(b <= a for a, b in itertools.pairwise(bounds)):
+        raise ValueError(f"--edges {text!r}: give at least two increasing numbers")
+    return bounds
 
 
 @local.command("kaplan-meier")
