@@ -361,3 +361,28 @@ def test_a_filter_on_an_unknown_column_is_one_line(files):
     done = CliRunner().invoke(app, args)
     assert done.exit_code == 2 and "unknown column 'favourite_colour'" in done.output
     assert len(done.output.strip().splitlines()) == 1
+
+
+def test_three_data_parties_without_a_helper_match_lifelines(cohort, files, tmp_path):
+    """Registry, GP and survey each hold part of the Cox model; no helper is needed."""
+    from lifelines import CoxPHFitter
+
+    survey = str(tmp_path / "survey.parquet")
+    cohort.survey.to_parquet(survey)
+    covariates = ("ecog", "copd", "global_health")
+    args = ["local", "cox", "--party", f"registry={files['registry']}", "--party",
+            f"gp={files['gp']}", "--party", f"survey={survey}", "--join", "pseudonym",
+            "--time", "survival_months", "--event", "vital_status",
+            "--covariates", ",".join(covariates), "--format", "json"]  # fmt: skip
+    done = CliRunner().invoke(app, args)
+    assert done.exit_code == 0, done.output
+    result = json.loads(done.output)
+    joined = cohort.joined("registry", "gp", "survey")
+    data = joined[["survival_months", "vital_status", *covariates]].astype(float).dropna()
+    fit = CoxPHFitter().fit(data, "survival_months", "vital_status")
+    assert result["n"] == len(data) and result["events"] == int(data["vital_status"].sum())
+    for name in covariates:
+        assert result["coefficients"][name] == pytest.approx(fit.params_[name], rel=1e-3)
+        assert result["standard_errors"][name] == pytest.approx(
+            fit.standard_errors_[name], rel=1e-3
+        )
