@@ -99,12 +99,17 @@ def run_local(
     job: PartyJob,
     accuracy: Accuracy | None = None,
     timeout: float = 600.0,
+    reach: Callable[[str, str], str] | None = None,
 ) -> tuple[list[np.ndarray], dict[str, dict]]:
     """Run `function` among `parties` (3 names), each in its own process.
 
     `layout` lists the function's inputs in order as (name, owner); `job(name)` runs in
     party `name`'s process and loads that party's own inputs. Returns the outputs and each
     party's metadata for the recipient (the launcher).
+
+    `reach(name, address)` may give the address at which the other parties reach party
+    `name`, which listens on `address`: e.g. a relay in between, as a network path has
+    (tests record the traffic there). By default they connect to `address` directly.
     """
     from tessera.mpc.session import reconstruct
 
@@ -119,13 +124,25 @@ def run_local(
     with tempfile.TemporaryDirectory(prefix="tessera-session-") as directory:
         tls = issue_session_certificates(session, list(parties), Path(directory))
         ports = _free_ports(len(parties))
-        members = tuple(Party(n, f"127.0.0.1:{p}") for n, p in zip(parties, ports, strict=True))
+        listen = {n: f"127.0.0.1:{p}" for n, p in zip(parties, ports, strict=True)}
+        public = {n: reach(n, a) for n, a in listen.items()} if reach else listen
+
+        def members(me: str) -> tuple[Party, ...]:  # a party listens on its own address
+            return tuple(Party(n, listen[n] if n == me else public[n]) for n in parties)
+
         processes = [
             context.Process(
                 target=_party_main,
                 args=(
                     _Launch(
-                        session, members, name, tls[name], accuracy, function, tuple(layout), job
+                        session,
+                        members(name),
+                        name,
+                        tls[name],
+                        accuracy,
+                        function,
+                        tuple(layout),
+                        job,
                     ),
                     results,
                 ),
