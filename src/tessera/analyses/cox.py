@@ -95,12 +95,13 @@ def statistic(table, weight, time: str, event: str, covariates: tuple[str, ...],
     k = len(covariates)
     start = (jnp.zeros(k), jnp.zeros(()), jnp.eye(k))
     gamma, loglik, hessian = jax.lax.fori_loop(0, iterations, newton_step, start)
-    scaled_se = jnp.sqrt(jnp.diag(inverse_spd(hessian / scale))) * inv_spread
-    return gamma * inv_spread, scaled_se, loglik, total, jnp.sum(dead), jnp.asarray(scale)
+    # variances times the public scale: the recipient takes roots and divides in the clear
+    variances = jnp.diag(inverse_spd(hessian / scale)) * inv_spread**2
+    return gamma * inv_spread, variances, loglik, total, jnp.sum(dead), jnp.asarray(scale)
 
 
-def records(beta, scaled_se, loglik, total, events, scale, covariates: tuple[str, ...]) -> dict:
-    se = np.asarray(scaled_se, dtype=float) / np.sqrt(float(scale))
+def records(beta, scaled_variances, loglik, total, events, scale, covariates: tuple[str, ...]):
+    se = np.sqrt(np.maximum(np.asarray(scaled_variances, dtype=float), 0.0) / float(scale))
     return {
         "coefficients": {n: float(b) for n, b in zip(covariates, np.asarray(beta), strict=True)},
         "standard_errors": {n: float(s) for n, s in zip(covariates, se, strict=True)},

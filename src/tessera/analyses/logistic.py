@@ -37,22 +37,22 @@ def statistic(table, weight, target: str, features: tuple[str, ...], iterations:
     gamma = jax.lax.fori_loop(0, iterations, newton_step, jnp.zeros(z.shape[1]))
     p = jax.nn.sigmoid(z @ gamma)
     hessian = (z.T * (w * p * (1.0 - p))) @ z / scale + jnp.diag(penalty)
-    covariance_z = inverse_spd(hessian)  # x scale: see below
-    k = len(features)
-    transform = jnp.zeros((k + 1, k + 1))
-    transform = transform.at[0, 0].set(1.0)
-    transform = transform.at[0, 1:].set(-mean * inv_spread)
-    transform = transform.at[1:, 1:].set(jnp.diag(inv_spread))
-    beta = transform @ gamma
-    # Standard errors times sqrt(scale): well inside fixed-point range. The scale is
-    # public, so the recipient divides in the clear instead of losing precision here.
-    scaled_se = jnp.sqrt(jnp.diag(transform @ covariance_z @ transform.T))
-    return beta, scaled_se, total, jnp.asarray(scale)
+    c = inverse_spd(hessian)  # covariance of gamma, times scale
+    shift = -mean * inv_spread  # the intercept at x = 0 moves by these times the slopes
+    beta = jnp.concatenate([gamma[:1] + shift @ gamma[1:], gamma[1:] * inv_spread])
+    # Variances times the public scale; the recipient takes roots and divides in the clear.
+    # The intercept's variance grows with the features' distance from zero (a calendar
+    # year: ~1e7 here), so each product is formed where fixed point can hold it (below
+    # ~1e8 in the 64-bit ring): shift_j shift_k first, then times c_jk; no square root
+    # of a large secret.
+    intercept = c[0, 0] + 2.0 * shift @ c[0, 1:] + jnp.sum(jnp.outer(shift, shift) * c[1:, 1:])
+    variances = jnp.concatenate([intercept[None], inv_spread**2 * jnp.diag(c)[1:]])
+    return beta, variances, total, jnp.asarray(scale)
 
 
-def records(beta, scaled_se, total, scale, features: tuple[str, ...]) -> dict:
+def records(beta, scaled_variances, total, scale, features: tuple[str, ...]) -> dict:
     names = ["const", *features]
-    se = np.asarray(scaled_se, dtype=float) / np.sqrt(float(scale))
+    se = np.sqrt(np.maximum(np.asarray(scaled_variances, dtype=float), 0.0) / float(scale))
     return {
         "coefficients": {n: float(b) for n, b in zip(names, np.asarray(beta), strict=True)},
         "standard_errors": {n: float(s) for n, s in zip(names, se, strict=True)},
