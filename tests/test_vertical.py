@@ -226,6 +226,32 @@ def test_logistic_in_mpc_matches_statsmodels_to_1e3(cohort):
         assert result["standard_errors"][name] == pytest.approx(fit.bse[name], rel=1e-3)
 
 
+def test_logistic_holds_for_a_feature_far_from_zero(cohort):
+    """A calendar year puts the intercept's variance near 1e7: fixed point once gave SE 0."""
+    import types
+
+    import statsmodels.api as sm
+
+    from tessera.analyses import logistic
+
+    year = cohort.registry["diagnosis_date"].str[:4].astype(int)
+    frames = types.SimpleNamespace(registry=cohort.registry.assign(year=year), gp=cohort.gp)
+    features = ("year", "copd")
+    owners = {"unplanned_admission_90d": "registry", "year": "registry", "copd": "gp"}
+    plan = Plan(("registry", "gp"), "pseudonym", owners,
+                numeric=("unplanned_admission_90d", *features))  # fmt: skip
+    outputs = simulate(frames, logistic.statistic, plan, target="unplanned_admission_90d",
+                       features=features)  # fmt: skip
+    result = logistic.records(*outputs, features)
+    joined = frames.registry.merge(cohort.gp[["pseudonym", "copd"]], on="pseudonym")
+    x = sm.add_constant(joined[list(features)].astype(float))
+    fit = sm.Logit(joined["unplanned_admission_90d"].astype(float), x).fit(disp=0)
+    assert fit.bse["const"] > 10
+    for name, value in fit.params.items():
+        assert result["coefficients"][name] == pytest.approx(value, rel=2e-3)
+        assert result["standard_errors"][name] == pytest.approx(fit.bse[name], rel=1e-3)
+
+
 def test_logistic_l2_matches_scikit_learn(cohort):
     from sklearn.linear_model import LogisticRegression
 
