@@ -412,3 +412,20 @@ def test_three_data_parties_without_a_helper_match_lifelines(cohort, files, tmp_
         assert result["standard_errors"][name] == pytest.approx(
             fit.standard_errors_[name], rel=1e-3
         )
+
+
+def test_local_histogram_json_and_bad_edges(cohort, files):
+    base = ["local", "histogram", "--party", f"registry={files['registry']}", "--party",
+            f"gp={files['gp']}", "--helper", "--join", "pseudonym", "--column", "bmi"]  # fmt: skip
+    done = CliRunner().invoke(app, [*base, "--edges", "30,20"])
+    assert done.exit_code == 2 and "increasing" in done.output
+    done = CliRunner().invoke(app, [*base, "--edges", "15,25,30,45", "--format", "json"])
+    assert done.exit_code == 0, done.output
+    joined = cohort.joined("registry", "gp")
+    expected, _ = np.histogram(joined["bmi"].dropna(), bins=(15, 25, 30, 45))
+    assert json.loads(done.output) == {
+        "column": "bmi",
+        "bins": [
+            [lo, hi, int(n)] for lo, hi, n in zip((15, 25, 30), (25, 30, 45), expected, strict=True)
+        ],
+    }
