@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
@@ -287,14 +288,13 @@ def local_describe(
     summary = describe.records(result, names)
     hidden = f"<{min_count}"
     lines = [f"{'column':<24}" + "".join(f"{f:>10}" for f in describe.FIELDS)] + [
-        f"{c:<24}"
-        + "".join(f"{hidden if v is None else format_figure(v):>10}" for v in figures.values())
+        f"{c:<24}" + "".join(f"{hidden if v is None else _figure(v):>10}" for v in figures.values())
         for c, figures in summary.items()
     ]
     _emit({"columns": summary}, format, "\n".join(lines))
 
 
-def format_figure(value: float) -> str:
+def _figure(value: float) -> str:
     return str(value) if isinstance(value, int) else f"{value:.4g}"
 
 
@@ -320,8 +320,11 @@ def local_histogram(
             numeric=(column,), column=column, edges=bounds, min_cell=min_cell,
         )  # fmt: skip
     bins = describe.histogram_records(counts, bounds)
-    lines = [f"[{lo:g}, {hi:g}){'':<4}{'<' + str(min_cell) if n is None else n:>8}"
-             for lo, hi, n in bins]  # fmt: skip
+    lines = [
+        f"[{lo:g}, {hi:g}{']' if i == len(bins) - 1 else ')'}"
+        f"{'<' + str(min_cell) if n is None else n:>12}"
+        for i, (lo, hi, n) in enumerate(bins)
+    ]
     _emit({"column": column, "bins": bins}, format, "\n".join(lines))
 
 
@@ -330,8 +333,9 @@ def _edges(text: str) -> tuple[float, ...]:
         bounds = tuple(float(e) for e in text.split(","))
     except ValueError:
         raise ValueError(f"--edges {text!r}: write increasing numbers such as 0,12,24,60") from None
-    if len(bounds) < 2 or any(b <= a for a, b in itertools.pairwise(bounds)):
-        raise ValueError(f"--edges {text!r}: give at least two increasing numbers")
+    increasing = all(b > a for a, b in itertools.pairwise(bounds))
+    if len(bounds) < 2 or not increasing or not all(map(math.isfinite, bounds)):
+        raise ValueError(f"--edges {text!r}: give at least two increasing, finite numbers")
     return bounds
 
 
