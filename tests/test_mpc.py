@@ -91,6 +91,23 @@ class _Broken:
         raise FileNotFoundError(f"{me}: no such file")
 
 
+def test_a_party_process_that_dies_fails_the_session_at_once():
+    """As when the engine aborts a process: no answer will come, so do not wait for one."""
+    import time
+
+    started = time.monotonic()
+    with pytest.raises(SessionFailed, match="party gp stopped unexpectedly \\(exit code 7\\)"):
+        run_local(cross_products, PARTIES, LAYOUT, _Dies(), timeout=300)
+    assert time.monotonic() - started < 60
+
+
+class _Dies:
+    def __call__(self, me: str) -> tuple[dict, dict]:
+        if me == "gp":
+            os._exit(7)
+        return owned_inputs(me)
+
+
 def test_session_certificates_keep_keys_private_and_forget_the_ca_key(tmp_path):
     files = issue_session_certificates("s2", PARTIES, tmp_path)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(

@@ -25,10 +25,11 @@ def _group_total(values, first, last):
     return fill(after, first) - fill(after - values, last, reverse=True)
 
 
-def _derivatives(z, gamma, use, dead, first, last, fraction):
+def _derivatives(z, gamma, use, dead, first, last, fraction, final=True):
     """Log partial likelihood, gradient and Hessian at gamma (standardised scale).
 
-    `fraction` is Efron's within-tie share of each event (None for Breslow). The
+    `fraction` is Efron's within-tie share of each event (None for Breslow); the
+    log-likelihood is computed only when `final` (a logarithm per row is dear in MPC). The
     second-moment term is regrouped per row, sum_i d_i S2_i / D_i = Z' diag(a c) Z with
     c_j = sum of d_i / D_i over the event times at or before t_j (Efron: minus this tie
     group's share), so only 1 + k columns are ever scanned, never k^2. Columns that
@@ -48,9 +49,12 @@ def _derivatives(z, gamma, use, dead, first, last, fraction):
         tied = at_first[:, 1 + k :] - fill(after[:, 1 + k :] - events, last, reverse=True)
         sums = at_first[:, : 1 + k] - fraction[:, None] * tied
     denominator = jnp.where(dead > 0, sums[:, 0], 1.0)
-    share = dead / denominator
-    mean = sums[:, 1:] * (1.0 / denominator)[:, None]
-    loglik = jnp.sum(dead * (eta - jnp.log(denominator)))
+    inverse = 1.0 / denominator
+    share = dead * inverse
+    mean = sums[:, 1:] * inverse[:, None]
+    loglik = jax.lax.cond(
+        final, lambda: jnp.sum(dead * (eta - jnp.log(denominator))), lambda: jnp.zeros(())
+    )
     gradient = dead @ (z - mean)
     if fraction is None:
         up_to = fill(prefix_sum(share), last, reverse=True)  # through the end of j's tie group
@@ -84,9 +88,9 @@ def statistic(table, weight, time: str, event: str, covariates: tuple[str, ...],
         before = before - fill(before, first)  # ... earlier within this tie group
         fraction = before / jnp.maximum(_group_total(dead, first, last), 1.0)
 
-    def newton_step(_, state):
-        gamma = state[0]
-        loglik, gradient, hessian = _derivatives(z, gamma, use, dead, first, last, fraction)
+    def newton_step(i, state):
+        gamma, final = state[0], i == iterations - 1  # public: the loop counter
+        loglik, gradient, hessian = _derivatives(z, gamma, use, dead, first, last, fraction, final)
         return gamma + inverse_spd(hessian / scale) @ (gradient / scale), loglik, hessian
 
     # A loop, not unrolled Python: the engine compiles the body once. The log-likelihood

@@ -26,6 +26,7 @@ def fill(values, flags, reverse: bool = False):
     def combine(a, b):
         (a_value, a_flag), (b_value, b_flag) = a, b
         keep = b_flag[..., None] if b_value.ndim > b_flag.ndim else b_flag
-        return keep * b_value + (1.0 - keep) * a_value, a_flag + b_flag - a_flag * b_flag
+        # one product per value, not two: a + keep (b - a)
+        return a_value + keep * (b_value - a_value), a_flag + b_flag - a_flag * b_flag
 
     return jax.lax.associative_scan(combine, (values, flags), reverse=reverse, axis=0)[0]

@@ -12,9 +12,11 @@ import queue
 import secrets
 import socket
 import tempfile
+import time
 import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 
 import numpy as np
@@ -154,7 +156,7 @@ def run_local(
         for process in processes:
             process.start()
         try:
-            answers = _collect(results, list(parties), timeout)
+            answers = _collect(results, dict(zip(parties, processes, strict=True)), timeout)
         finally:
             for process in processes:
                 process.join(timeout=10)
@@ -164,14 +166,28 @@ def run_local(
     return outputs, {name: answers[name][1] for name in parties}
 
 
-def _collect(results: multiprocessing.Queue, parties: list[str], timeout: float) -> dict:
+def _collect(
+    results: multiprocessing.Queue, processes: dict[str, BaseProcess], timeout: float
+) -> dict:
+    """Each party's answer; fails at once, naming it, when a party process dies without one
+    (the engine aborts the process on some link errors: waiting out the timeout helps nobody).
+    """
     shares: dict[str, tuple[list[bytes], dict]] = {}
-    while len(shares) < len(parties):
+    deadline = time.monotonic() + timeout
+    while len(shares) < len(processes):
         try:
-            name, status, payload = results.get(timeout=timeout)
+            name, status, payload = results.get(timeout=1.0)
         except queue.Empty:
-            missing = ", ".join(p for p in parties if p not in shares)
-            raise SessionFailed(f"no answer from {missing} within {timeout:.0f} s") from None
+            for name, process in processes.items():
+                if name not in shares and process.exitcode not in (None, 0):
+                    raise SessionFailed(
+                        f"party {name} stopped unexpectedly (exit code {process.exitcode}); "
+                        "rerun with TESSERA_DEBUG=1 for the engine's log"
+                    ) from None
+            if time.monotonic() > deadline:
+                missing = ", ".join(p for p in processes if p not in shares)
+                raise SessionFailed(f"no answer from {missing} within {timeout:.0f} s") from None
+            continue
         if status != "ok":
             raise SessionFailed(f"party {name} failed: {payload}")
         shares[name] = payload
