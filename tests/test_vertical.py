@@ -41,6 +41,13 @@ PLAN = Plan(
 )
 
 
+def local(files: dict[str, str], analysis: str, *options: str, helper: bool = True):
+    """`tessera local ANALYSIS` among the given parties' files, joined on the pseudonym."""
+    parties = [arg for name, path in files.items() for arg in ("--party", f"{name}={path}")]
+    args = ["local", analysis, *parties, *(["--helper"] if helper else []), "--join", "pseudonym"]
+    return CliRunner().invoke(app, [*args, *options])
+
+
 def simulate(cohort: Cohort, statistic, plan: Plan = PLAN, accuracy: str = "fast", **options):
     """Run a vertical statistic under SPU's in-process ABY3 simulator (same protocol)."""
     inputs = {}
@@ -109,10 +116,8 @@ def test_columns_resolve_to_the_party_that_holds_them(files):
 
 
 def test_local_crosstab_among_three_processes_suppresses_small_cells(cohort, files):
-    args = ["local", "crosstab", "--party", f"registry={files['registry']}", "--party",
-            f"gp={files['gp']}", "--helper", "--join", "pseudonym", "--rows", "stage",
-            "--cols", "smoking", "--min-cell", "15", "--format", "json"]  # fmt: skip
-    result = CliRunner().invoke(app, args)
+    result = local(files, "crosstab", "--rows", "stage", "--cols", "smoking", "--min-cell", "15",
+                   "--format", "json")  # fmt: skip
     assert result.exit_code == 0, result.output
     cells = json.loads(result.output)["counts"]
     joined = cohort.joined("registry", "gp")
@@ -125,13 +130,10 @@ def test_local_crosstab_among_three_processes_suppresses_small_cells(cohort, fil
 
 
 def test_local_errors_are_one_line(files):
-    runner = CliRunner()
-    two = ["local", "describe", "--party", f"registry={files['registry']}", "--party",
-           f"gp={files['gp']}", "--join", "pseudonym", "--columns", "bmi"]  # fmt: skip
-    result = runner.invoke(app, two)
+    result = local(files, "describe", "--columns", "bmi", helper=False)
     assert result.exit_code == 2 and "needs 3 parties, got 2 (add --helper)" in result.output
-    bad = runner.invoke(app, ["local", "describe", "--party", "registry", "--join", "p",
-                              "--columns", "bmi"])  # fmt: skip
+    bad = CliRunner().invoke(app, ["local", "describe", "--party", "registry", "--join", "p",
+                                   "--columns", "bmi"])  # fmt: skip
     assert bad.exit_code == 2 and "write NAME=PATH" in bad.output
 
 
@@ -175,10 +177,8 @@ def test_kaplan_meier_in_mpc_equals_lifelines(cohort):
 
 
 def test_local_kaplan_meier_json(cohort, files):
-    args = ["local", "kaplan-meier", "--party", f"registry={files['registry']}", "--party",
-            f"gp={files['gp']}", "--helper", "--join", "pseudonym", "--time", "survival_months",
-            "--event", "vital_status", "--by", "smoking", "--format", "json"]  # fmt: skip
-    result = CliRunner().invoke(app, args)
+    result = local(files, "kaplan-meier", "--time", "survival_months", "--event", "vital_status",
+                   "--by", "smoking", "--format", "json")  # fmt: skip
     assert result.exit_code == 0, result.output
     out = json.loads(result.output)
     joined = cohort.joined("registry", "gp")
@@ -365,11 +365,8 @@ def test_where_combines_columns_of_both_parties_inside_mpc(cohort, files):
 
 
 def test_local_kaplan_meier_with_a_filter_at_the_other_party(cohort, files):
-    args = ["local", "kaplan-meier", "--party", f"registry={files['registry']}",
-            "--party", f"gp={files['gp']}", "--helper", "--join", "pseudonym",
-            "--time", "survival_months", "--event", "vital_status",
-            "--where", "copd == 1", "--format", "json"]  # fmt: skip
-    done = CliRunner().invoke(app, args)
+    done = local(files, "kaplan-meier", "--time", "survival_months", "--event", "vital_status",
+                 "--where", "copd == 1", "--format", "json")  # fmt: skip
     assert done.exit_code == 0, done.output
     curve = json.loads(done.output)["groups"]["all"]
     joined = cohort.joined("registry", "gp")
@@ -381,10 +378,7 @@ def test_local_kaplan_meier_with_a_filter_at_the_other_party(cohort, files):
 
 
 def test_a_filter_on_an_unknown_column_is_one_line(files):
-    args = ["local", "describe", "--party", f"registry={files['registry']}",
-            "--party", f"gp={files['gp']}", "--helper", "--join", "pseudonym",
-            "--columns", "bmi", "--where", "favourite_colour == 'blue'"]  # fmt: skip
-    done = CliRunner().invoke(app, args)
+    done = local(files, "describe", "--columns", "bmi", "--where", "favourite_colour == 'blue'")
     assert done.exit_code == 2 and "unknown column 'favourite_colour'" in done.output
     assert len(done.output.strip().splitlines()) == 1
 
@@ -396,11 +390,9 @@ def test_three_data_parties_without_a_helper_match_lifelines(cohort, files, tmp_
     survey = str(tmp_path / "survey.parquet")
     cohort.survey.to_parquet(survey)
     covariates = ("ecog", "copd", "global_health")
-    args = ["local", "cox", "--party", f"registry={files['registry']}", "--party",
-            f"gp={files['gp']}", "--party", f"survey={survey}", "--join", "pseudonym",
-            "--time", "survival_months", "--event", "vital_status",
-            "--covariates", ",".join(covariates), "--format", "json"]  # fmt: skip
-    done = CliRunner().invoke(app, args)
+    done = local({**files, "survey": survey}, "cox", "--time", "survival_months", "--event",
+                 "vital_status", "--covariates", ",".join(covariates), "--format", "json",
+                 helper=False)  # fmt: skip
     assert done.exit_code == 0, done.output
     result = json.loads(done.output)
     joined = cohort.joined("registry", "gp", "survey")
@@ -415,11 +407,11 @@ def test_three_data_parties_without_a_helper_match_lifelines(cohort, files, tmp_
 
 
 def test_local_histogram_json_and_bad_edges(cohort, files):
-    base = ["local", "histogram", "--party", f"registry={files['registry']}", "--party",
-            f"gp={files['gp']}", "--helper", "--join", "pseudonym", "--column", "bmi"]  # fmt: skip
-    done = CliRunner().invoke(app, [*base, "--edges", "30,20"])
+    done = local(files, "histogram", "--column", "bmi", "--edges", "30,20")
     assert done.exit_code == 2 and "increasing" in done.output
-    done = CliRunner().invoke(app, [*base, "--edges", "15,25,30,45", "--format", "json"])
+    done = local(
+        files, "histogram", "--column", "bmi", "--edges", "15,25,30,45", "--format", "json"
+    )
     assert done.exit_code == 0, done.output
     joined = cohort.joined("registry", "gp")
     expected, _ = np.histogram(joined["bmi"].dropna(), bins=(15, 25, 30, 45))

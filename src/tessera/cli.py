@@ -177,6 +177,7 @@ AccuracyOption = Annotated[str, typer.Option(help="fast or precise (fixed-point 
 TimeOption = Annotated[str, typer.Option(help="Follow-up time column.")]
 EventOption = Annotated[str, typer.Option(help="Event column (1 = event, 0 = censored).")]
 PlotOption = Annotated[Path | None, typer.Option(help="Also save the plot to this PNG file.")]
+MinCellOption = Annotated[int, typer.Option(min=0, help="Suppress counts below this.")]
 WhereOption = Annotated[
     str | None,
     typer.Option(
@@ -244,7 +245,7 @@ def local_crosstab(
     join: JoinOption,
     rows: Annotated[str, typer.Option(help="Categorical column for the rows.")],
     cols: Annotated[str, typer.Option(help="Categorical column for the columns.")],
-    min_cell: Annotated[int, typer.Option(min=0, help="Suppress counts below this.")] = 10,
+    min_cell: MinCellOption = 10,
     where: WhereOption = None,
     helper: HelperOption = False,
     accuracy: AccuracyOption = "fast",
@@ -304,7 +305,7 @@ def local_histogram(
     join: JoinOption,
     column: Annotated[str, typer.Option(help="Numeric column.")],
     edges: Annotated[str, typer.Option(help="Bin edges, increasing, comma-separated.")],
-    min_cell: Annotated[int, typer.Option(min=0, help="Suppress counts below this.")] = 10,
+    min_cell: MinCellOption = 10,
     where: WhereOption = None,
     helper: HelperOption = False,
     accuracy: AccuracyOption = "fast",

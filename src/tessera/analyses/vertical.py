@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import jax.numpy as jnp
@@ -38,15 +39,20 @@ class Plan:
     order_by: str | None = None  # an anchor column the anchor sorts its own rows by
     where: Filter | None = None  # which joined patients count
 
+    @cached_property
+    def _local_comparisons(self) -> dict[int, str]:
+        """The filter's comparisons one party evaluates alone, by index, with that party."""
+        return self.where.local(self.owners) if self.where else {}
+
     @property
     def columns(self) -> tuple[str, ...]:
         """Every table column, including the comparisons a party evaluates alone ("where:i")."""
-        local = self.where.local(self.owners) if self.where else {}
-        return (*self.numeric, *self.categorical, *(f"where:{i}" for i in local))
+        local = (f"where:{i}" for i in self._local_comparisons)
+        return (*self.numeric, *self.categorical, *local)
 
     def owner(self, column: str) -> str:
         if column.startswith("where:"):
-            return self.where.local(self.owners)[int(column.removeprefix("where:"))]
+            return self._local_comparisons[int(column.removeprefix("where:"))]
         return self.owners[column]
 
     @property

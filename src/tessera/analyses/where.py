@@ -29,6 +29,7 @@ _OPERATORS = {
     ast.In: ("in", None),
     ast.NotIn: ("not in", None),
 }
+_FUNCTIONS = dict(_OPERATORS.values())
 _HINT = 'write comparisons such as stage == "IV" or age_at_diagnosis >= 70, joined by and, or, not'
 
 
@@ -66,7 +67,7 @@ class Comparison:
 
     def in_mpc(self, left, right):
         """The comparison of two parties' (value, present) columns, inside MPC."""
-        function = dict(_OPERATORS.values())[self.op]
+        function = _FUNCTIONS[self.op]
         return function(left[:, 0], right[:, 0]) * left[:, 1] * right[:, 1]
 
 
@@ -78,7 +79,7 @@ def _numeric(series: pd.Series, name: str) -> pd.Series:
 
 
 def _compare(left: pd.Series, op: str, right) -> np.ndarray:
-    function = dict(_OPERATORS.values())[op]
+    function = _FUNCTIONS[op]
     present = left.notna() if np.ndim(right) == 0 else left.notna() & right.notna()
     result = function(left, right).fillna(False) & present
     return result.to_numpy(float)
