@@ -1,69 +1,117 @@
-"""Oblivious alignment on a pseudonym equals a plaintext left join, and reveals nothing."""
+"""Private alignment on a pseudonym equals a plaintext left join, and shows nobody the data."""
 
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
+import pytest
 import spu.utils.simulation as simulation
 
-from tessera.mpc.join import align, align_reference, merge, merge_reference, pseudonym_keys
+import inprocess
+from tessera.mpc import join
 from tessera.mpc.session import Accuracy
 
-
-def simulate(function, *args):
-    """Run a jax function under SPU's in-process ABY3 simulator (same protocol, one process)."""
-    simulator = simulation.Simulator(3, Accuracy().runtime_config("test"))
-    return simulation.sim_jax(simulator, function)(*args)
+WORLD = ("registry", "gp", "helper")
 
 
-def test_alignment_equals_a_left_join_on_the_keys():
-    rng = np.random.default_rng(4)
-    pool = rng.choice(2**50, 3_000, replace=False)
-    anchor = pool[:1_500]
-    other = rng.permutation(np.concatenate([pool[700:1_500], pool[2_000:2_600]]))
-    columns = rng.normal(size=(len(other), 3))
-    weight, aligned = simulate(align, anchor, other, columns)
-    expected_weight, expected = align_reference(anchor, other, columns)
-    assert np.array_equal(np.round(weight), expected_weight) and expected_weight.sum() == 800
-    np.testing.assert_allclose(aligned, expected, atol=1e-4)
+def cohorts(seed: int = 4):
+    """The registry's pseudonyms and row numbers; the GP's pseudonyms and two columns of
+    numbers with a wide range. 800 patients in common, some pseudonyms missing."""
+    rng = np.random.default_rng(seed)
+    pool = np.array([f"P{value:09d}" for value in rng.choice(10**9, 3_000, replace=False)],
+                    dtype=object)  # fmt: skip
+    registry = pool[:1_500].copy()
+    registry[[3, 1_400]] = None  # 1_400 would otherwise have matched
+    gp = rng.permutation(np.concatenate([pool[700:1_500], pool[2_000:2_600], [None, None]]))
+    values = np.stack([rng.normal(0, 1e4, len(gp)), rng.integers(0, 2, len(gp))], axis=1)
+    return registry, gp, values
 
 
-def test_missing_pseudonyms_never_match():
-    anchor = pseudonym_keys(pd.Series(["a", None, "b", None]), side=0)
-    other = pseudonym_keys(pd.Series([None, "b", None, "c"]), side=1)
-    assert not set(anchor[anchor < 0]) & set(other[other < 0])
-    assert (anchor[[1, 3]] < 0).all() and anchor[0] == pseudonym_keys(pd.Series(["a"]))[0]
-    weight, _ = simulate(align, anchor, other, np.ones((4, 1)))
-    assert np.round(weight).tolist() == [0, 0, 1, 0]
+def aligned_inputs(registry, gp, values, world=WORLD, accuracy: Accuracy | None = None):
+    """Every party's MPC inputs after the alignment, and the messages each one sent."""
+    accuracy = accuracy or Accuracy()
+    own = {
+        "registry": (registry, {"row": np.arange(len(registry), dtype=float)[:, None]}),
+        "gp": (gp, {"values": values}),
+    }
+    pairs = join.pairings(("registry", "gp"), world)
+
+    def party(name: str, peers) -> dict:
+        pseudonyms, columns = own.get(name, (None, {}))
+        return join.align(peers, name, pairs, pseudonyms, columns, accuracy.fraction_bits)
+
+    return inprocess.exchange_all(world, party)
 
 
-def test_keys_are_the_same_at_every_party_and_fit_the_ring():
-    values = pd.Series([f"{i:016x}" for i in range(1_000)])
-    keys = pseudonym_keys(values)
-    assert np.array_equal(keys, pseudonym_keys(values.copy()))
-    assert len(set(keys)) == 1_000 and (keys >= 0).all() and (keys < 2**56).all()
-
-
-def test_alignment_without_columns_still_gives_the_match_weights():
-    anchor = np.array([5, 7, 9], dtype=np.int64)
-    other = np.array([9, 4, 5], dtype=np.int64)
-    weight, aligned = simulate(align, anchor, other, np.zeros((3, 0)))
-    assert np.round(weight).tolist() == [1, 0, 1] and aligned.shape == (3, 0)
-
-
-def test_merging_without_restoring_order_gives_the_same_weighted_rows():
-    rng = np.random.default_rng(5)
-    pool = rng.choice(2**50, 600, replace=False)
-    anchor, other = pool[:300], rng.permutation(np.concatenate([pool[100:300], pool[400:500]]))
-    mine, theirs = rng.normal(size=(300, 2)), rng.normal(size=(300, 3))
-    weight, anchor_columns, aligned = simulate(merge, anchor, other, mine, theirs)
-    expected = merge_reference(anchor, other, mine, theirs)
-    assert weight.shape == (600,) and np.round(weight).sum() == 200
-
-    def weighted_rows(weight, *blocks):
-        rows = np.concatenate(blocks, axis=1)[np.round(weight) == 1]
-        return rows[np.lexsort(rows.T)]
-
-    np.testing.assert_allclose(
-        weighted_rows(weight, anchor_columns, aligned), weighted_rows(*expected), atol=1e-4
+@pytest.mark.parametrize("accuracy", [Accuracy(), Accuracy.preset("precise")], ids=str)
+def test_alignment_equals_a_left_join(accuracy):
+    registry, gp, values = cohorts()
+    inputs, _ = aligned_inputs(registry, gp, values, accuracy=accuracy)
+    simulator = simulation.Simulator(3, accuracy.runtime_config("test"))
+    ring_bits = 128 if accuracy.field == "FM128" else 64
+    secure = simulation.sim_jax(simulator, lambda a, u: join.unmasked(a, u, ring_bits))(
+        inputs["registry"]["aligned:values"], inputs["helper"]["unmask:values"]
     )
+    table, weight = join.left_join("registry", {"registry": registry, "gp": gp},
+                                   {"gp": {"values": values}})  # fmt: skip
+    rows = inputs["registry"]["col:row"][:, 0].astype(int)  # the registry's random order
+    matched = inputs["helper"]["matched:gp"]
+    assert weight.sum() == 799 and np.array_equal(matched, weight[rows])
+    expected = table["values"][rows]
+    held = matched == 1
+    np.testing.assert_allclose(secure[held], expected[held], atol=2.0**-accuracy.fraction_bits)
+    assert not np.allclose(rows, np.arange(len(rows)))  # the anchor's rows were shuffled
+
+
+def test_what_each_party_receives():
+    registry, gp, values = cohorts()
+    inputs, sent = aligned_inputs(registry, gp, values)
+    # the GP received one message: the key and the registry's row count
+    assert len(sent["registry"]) == 2 and len(sent["helper"]) == 1 and len(sent["gp"]) == 2
+    key_message = join.unpack(sent["registry"][0])
+    assert set(key_message) == {"key", "rows"} and key_message["rows"][0] == len(registry)
+    # the registry's picks are masked: none of the GP's encoded values appears among them
+    encoded = join.to_fixed(values, Accuracy().fraction_bits, "values", "gp")
+    picks = inputs["registry"]["aligned:values"].view(np.uint64)
+    assert not np.isin(picks, encoded).any()
+    # its positions are distinct, whichever rows matched
+    positions = join.unpack(sent["helper"][0])["positions"]
+    assert len(np.unique(positions)) == len(registry)
+    # the helper saw tags, not pseudonyms
+    tags = join.unpack(sent["registry"][1])["tags"]
+    assert not any(str(p).encode() in tags.tobytes() for p in registry[:50])
+    assert "aligned:values" not in inputs["helper"] and inputs["gp"] == {}
+
+
+def test_three_data_parties_match_for_each_other():
+    registry, gp, _ = cohorts()
+    survey = np.concatenate([registry[:400], np.array(["S1", "S2"], dtype=object)])
+    world = ("registry", "gp", "survey")
+    pairs = join.pairings(world, world)
+    assert [(p.member, p.matcher) for p in pairs] == [("gp", "survey"), ("survey", "gp")]
+    own = {"registry": registry, "gp": gp, "survey": survey}
+
+    def party(name: str, peers) -> dict:
+        return join.align(peers, name, pairs, own[name], {}, 18)
+
+    inputs, _ = inprocess.exchange_all(world, party)
+    both = inputs["survey"]["matched:gp"] * inputs["gp"]["matched:survey"]
+    _, weight = join.left_join("registry", own, {})
+    assert both.sum() == weight.sum() == len(set(registry[:400]) & set(gp) - {None})
+
+
+def test_duplicates_and_out_of_range_values_are_refused():
+    registry, gp, values = cohorts()
+    with pytest.raises(ValueError, match=r"gp's join column repeats 1 value"):
+        aligned_inputs(registry, np.concatenate([gp, gp[:1]]), np.vstack([values, values[:1]]))
+    with pytest.raises(ValueError, match=r"'age' at gp has values beyond ±2.09715e\+06"):
+        join.to_fixed(np.array([[1e7]]), 40, "age", "gp")
+
+
+def test_messages_round_trip_and_refuse_objects():
+    arrays = {"a": np.arange(3), "b:c": np.zeros((2, 2), np.uint64)}
+    back = join.unpack(join.pack(arrays))
+    assert set(back) == set(arrays) and all(np.array_equal(back[k], arrays[k]) for k in arrays)
+    with pytest.raises(ValueError):
+        join.pack({"x": np.array([object()], dtype=object)})
+    with pytest.raises(ValueError, match="malformed"):
+        join.unpack(join.pack(arrays) + b"x")

@@ -33,9 +33,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tessera.analyses.vertical import PartyFiles, Plan, Vertical, plaintext
-from tessera.mpc import Accuracy, issue_session_certificates, reconstruct, run_local
-from tessera.mpc.join import pseudonym_keys
+from tessera.analyses.vertical import Plan, plaintext, run_vertical
+from tessera.mpc import Accuracy, issue_session_certificates, reconstruct
+from tessera.mpc.join import OFFSET, to_fixed
 from tessera.mpc.local import _free_ports, _Launch, _party_main
 from tessera.mpc.session import Party, _encode
 
@@ -68,31 +68,23 @@ def _cohort() -> dict[str, pd.DataFrame]:
 
 def _encodings(value: float | int | str) -> set[bytes]:
     """Byte patterns under which `value` could travel: raw binary in either byte order,
-    decimal text, and SPU's fixed-point ring element (trunc(x * 2^f), mod 2^64)."""
+    decimal text, SPU's fixed-point ring element (trunc(x * 2^f), mod 2^64) and the
+    alignment's offset fixed-point integer before masking."""
     if isinstance(value, str):
         return {value.encode()}
-    if isinstance(value, int | np.integer):  # a join key: an int64 input
-        k = int(value)
-        ring = (k << ACCURACY.fraction_bits) % 2**64
-        return {struct.pack("<q", k), struct.pack(">q", k), str(k).encode(),
-                struct.pack("<Q", ring), struct.pack(">Q", ring)}  # fmt: skip
     x = float(value)
     patterns = {struct.pack("<d", x), struct.pack(">d", x), repr(x).encode(), f"{x:.3f}".encode()}
     scaled = x * 2**ACCURACY.fraction_bits
     for fixed in {int(np.floor(scaled)), int(np.rint(scaled))}:
-        patterns |= {struct.pack("<Q", fixed % 2**64), struct.pack(">Q", fixed % 2**64)}
+        for ring in (fixed % 2**64, (fixed + OFFSET) % 2**64):
+            patterns |= {struct.pack("<Q", ring), struct.pack(">Q", ring)}
     return patterns
 
 
 def _inputs_of(party: str, frame: pd.DataFrame) -> list[float | int | str]:
-    """A party's distinctive values: its pseudonyms, their join keys, its column values."""
-    side = 0 if party == PLAN.parties[0] else 1
+    """A party's distinctive values: its pseudonyms and its column values."""
     column = next(c for c, owner in PLAN.owners.items() if owner == party)
-    return [
-        *frame["pseudonym"],
-        *pseudonym_keys(frame["pseudonym"], side).tolist(),
-        *frame[column].tolist(),
-    ]
+    return [*frame["pseudonym"], *frame[column].tolist()]
 
 
 def _found(values: list[float | int | str], data: bytes) -> list[float | int | str]:
@@ -111,19 +103,20 @@ def test_the_value_search_finds_planted_values():
         values = _inputs_of(party, frame)
         mine, _ = PLAN.encode(party, frame)
         column = mine[f"col:{next(c for c, o in PLAN.owners.items() if o == party)}"][:, 0]
-        keys = mine[f"keys:{party}"]
         for name, plant in {
             "float64": column.tobytes(),
             "float64 big-endian": column.astype(">f8").tobytes(),
             "csv text": frame.to_csv(index=False).encode(),
             # SPU's own ring encoding of the public values: what a share would be unmasked
             "fixed point": b"".join(io.make_shares(column, Visibility.VIS_PUBLIC)[0].share_chunks),
+            "offset fixed point": to_fixed(
+                column[:, None], ACCURACY.fraction_bits, "x", party
+            ).tobytes(),
         }.items():
             data = noise + plant + noise
             assert _found(column.tolist(), data) == column.tolist(), name
-        assert _found(keys.tolist(), noise + keys.tobytes()) == keys.tolist()
-        fixed_keys = b"".join(io.make_shares(keys, Visibility.VIS_PUBLIC)[0].share_chunks)
-        assert len(_found(keys.tolist(), noise + fixed_keys)) == len(keys)
+        pseudonyms = frame["pseudonym"].tolist()
+        assert _found(pseudonyms, noise + "\n".join(pseudonyms).encode()) == pseudonyms
         assert _found(values, noise) == []
         # secret shares of the very same values hide them: the search does not over-report
         secret = b"".join(_encode(s) for s in io.make_shares(column, Visibility.VIS_SECRET))
@@ -328,7 +321,6 @@ def captured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Captured]:
         relays[name] = Relay(address)
         return relays[name].address
 
-    function = Vertical(PLAN, summary)
     log = tmp_path_factory.mktemp("log") / "parties.log"
     try:
         with pytest.MonkeyPatch.context() as patch:
@@ -338,10 +330,8 @@ def captured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Captured]:
             patch.setattr(tempfile, "tempdir", None)  # the launcher's session files too
             patch.chdir(dirs["cwd"])
             with _streams_to(log):
-                outputs, _ = run_local(
-                    function, PARTIES, PLAN.layout, PartyFiles(PLAN, paths), ACCURACY,
-                    timeout=120, reach=reach,
-                )  # fmt: skip
+                outputs, _ = run_vertical(PLAN, paths, summary, helper=True,
+                                          session={"timeout": 120, "reach": reach})  # fmt: skip
         after = {name: _tree(path) for name, path in dirs.items()}
     finally:
         for relay in relays.values():
@@ -382,7 +372,7 @@ def test_no_input_value_appears_in_any_party_traffic(captured: Captured):
                for s in pair]  # fmt: skip
     for party, frame in captured.frames.items():
         values = _inputs_of(party, frame)
-        assert len(values) == 3 * len(frame)
+        assert len(values) == 2 * len(frame)
         leaked = {repr(v) for stream in streams for v in _found(values, stream)}
         assert not leaked, f"{party}'s inputs on the wire: {sorted(leaked)[:5]}"
 

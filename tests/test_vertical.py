@@ -7,16 +7,15 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-import spu.utils.simulation as simulation
 from lifelines import KaplanMeierFitter
 from lifelines.statistics import multivariate_logrank_test
 from typer.testing import CliRunner
 
+import inprocess
 from tessera.analyses import crosstab, describe, survival
-from tessera.analyses.vertical import Plan, Vertical, plaintext, plan_for_files
+from tessera.analyses.vertical import Plan, plaintext, plan_for_files
 from tessera.analyses.where import Filter
 from tessera.cli import app
-from tessera.mpc.session import Accuracy
 from tessera.synth import Cohort, generate
 
 
@@ -49,13 +48,9 @@ def local(files: dict[str, str], analysis: str, *options: str, helper: bool = Tr
 
 
 def simulate(cohort: Cohort, statistic, plan: Plan = PLAN, accuracy: str = "fast", **options):
-    """Run a vertical statistic under SPU's in-process ABY3 simulator (same protocol)."""
-    inputs = {}
-    for party in plan.parties:
-        inputs.update(plan.encode(party, getattr(cohort, party))[0])
-    simulator = simulation.Simulator(3, Accuracy.preset(accuracy).runtime_config("test"))
-    function = Vertical(plan, statistic, options)
-    return simulation.sim_jax(simulator, function)(*(inputs[n] for n, _ in plan.layout))
+    """Run a vertical statistic as a session would, in this process (`inprocess`)."""
+    frames = {party: getattr(cohort, party) for party in plan.parties}
+    return inprocess.simulate(plan, frames, statistic, accuracy, **options)
 
 
 def test_crosstab_in_mpc_equals_the_reference_and_pandas(cohort):

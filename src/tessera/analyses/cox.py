@@ -1,9 +1,9 @@
 """Cox proportional hazards by Newton's method, Efron (default) or Breslow ties.
 
-The anchor party holds time and event and has sorted its rows by time, so every risk set
-is a suffix of the rows. Risk-set sums are suffix sums read at the first row of each tie
-group; tie-group sums and Efron's within-tie fractions come from segmented fills. All of
-them are associative scans (log n rounds in MPC). Only joined, complete rows count
+One oblivious sort puts the joined, complete rows first, in time order (`in_order`), so
+every risk set is a suffix of the rows. Risk-set sums are suffix sums read at the first
+row of each tie group; tie-group sums and Efron's within-tie fractions come from segmented
+fills. All of them are associative scans (log n rounds in MPC). Only joined, complete rows count
 (weight 0 elsewhere), so unmatched patients never enter a risk set. Features are
 standardised inside MPC; coefficients and standard errors are mapped back before release.
 """
@@ -16,6 +16,7 @@ import numpy as np
 
 from tessera.analyses.newton import complete_rows, exact_scale, inverse_spd, standardise, values
 from tessera.analyses.scans import fill, prefix_sum, suffix_sum
+from tessera.analyses.vertical import in_order
 
 
 def _group_total(values, first, last):
@@ -72,8 +73,9 @@ def statistic(table, weight, time: str, event: str, covariates: tuple[str, ...],
               ties: str = "efron", iterations: int = 8):  # fmt: skip
     if ties not in ("efron", "breslow"):
         raise ValueError(f"ties must be efron or breslow, not {ties!r}")
-    t, e = table[time][:, 0], table[event][:, 0]
     use = complete_rows(table, weight, (time, event, *covariates))
+    table, use = in_order(table, use, time)
+    t, e = table[time][:, 0], table[event][:, 0]
     x = values(table, covariates)
     scale = exact_scale(x.shape[0])
     total, mean, inv_spread = standardise(x, use)

@@ -2,28 +2,31 @@
 
 A `Plan` is public: which data party holds which column, the join column, and which
 columns are numeric or categorical. Each party encodes only its own columns (numeric as
-value + presence, categorical as one-hot over its own levels; missing = all zeros) and the
-other parties' columns are aligned to the anchor party's rows inside MPC (`tessera.mpc.join`).
-Analyses are `statistic(table, weight)` functions in `jax.numpy`; `Vertical` runs one in
-MPC and `plaintext` runs the very same function on a pandas join, as its reference.
+value + presence, categorical as one-hot over its own levels; missing = all zeros); before
+MPC the parties align the other parties' rows to the anchor party's (`tessera.mpc.join`),
+and inside MPC those columns become secret shares on the anchor's rows. Analyses are
+`statistic(table, weight)` functions in `jax.numpy`; `Vertical` runs one in MPC and
+`plaintext` runs the very same function on a join in the clear, as its reference.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
 from tessera.analyses.where import Filter
-from tessera.mpc.join import align, align_reference, merge, merge_reference, pseudonym_keys
+from tessera.mpc import join as alignment
 from tessera.sources.readers import read_file
 
 Statistic = Callable[..., object]
+RANKED_ROWS = 2**21  # row numbers and ranks share a sort key: each must stay below this
 
 
 @dataclass(frozen=True, eq=False)  # hashed by identity: JAX hashes what it compiles
@@ -36,7 +39,7 @@ class Plan:
     owners: Mapping[str, str]  # column -> data party holding it
     numeric: tuple[str, ...] = ()
     categorical: tuple[str, ...] = ()
-    order_by: str | None = None  # an anchor column the anchor sorts its own rows by
+    order_by: str | None = None  # its holder adds its ranks, by which `in_order` sorts
     where: Filter | None = None  # which joined patients count
 
     @cached_property
@@ -46,30 +49,30 @@ class Plan:
 
     @property
     def columns(self) -> tuple[str, ...]:
-        """Every table column, including the comparisons a party evaluates alone ("where:i")."""
+        """Every table column, including the comparisons a party evaluates alone ("where:i")
+        and the ranks of the `order_by` column ("rank:NAME")."""
         local = (f"where:{i}" for i in self._local_comparisons)
-        return (*self.numeric, *self.categorical, *local)
+        rank = (f"rank:{self.order_by}",) if self.order_by else ()
+        return (*self.numeric, *self.categorical, *local, *rank)
 
     def owner(self, column: str) -> str:
         if column.startswith("where:"):
             return self._local_comparisons[int(column.removeprefix("where:"))]
-        return self.owners[column]
+        return self.owners[column.removeprefix("rank:")]
 
-    @property
-    def layout(self) -> tuple[tuple[str, str], ...]:
-        keys = tuple((f"keys:{p}", p) for p in self.parties)
-        return keys + tuple((f"col:{c}", self.owner(c)) for c in self.columns)
+    def pairs(self, world: Sequence[str]) -> tuple[alignment.Pairing, ...]:
+        return alignment.pairings(self.parties, world)
+
+    def layout(self, world: Sequence[str]) -> tuple[tuple[str, str], ...]:
+        """The MPC inputs (name, owner) in a session among `world`."""
+        return alignment.layout(
+            self.pairs(world), self.columns, {c: self.owner(c) for c in self.columns}
+        )
 
     def encode(self, party: str, frame: pd.DataFrame) -> tuple[dict[str, np.ndarray], dict]:
-        """This party's inputs (its own columns only) and its category labels (recipient only)."""
-        side = 0 if party == self.parties[0] else 1
-        if side == 0 and self.order_by is not None:
-            frame = frame.sort_values(self.order_by, na_position="last", kind="stable")
-        mine = (
-            {f"keys:{party}": pseudonym_keys(frame[self.join], side)}
-            if party in self.parties
-            else {}
-        )
+        """This party's pseudonyms ("join") and encoded columns ("col:NAME"), and its
+        category labels (for the recipient only)."""
+        mine: dict[str, np.ndarray] = {"join": frame[self.join].to_numpy(dtype=object)}
         labels = {}
         for column in self.numeric:
             if self.owners[column] == party:
@@ -92,79 +95,102 @@ class Plan:
                 comparison = self.where.comparisons[int(column.removeprefix("where:"))]
                 passed = comparison.on_frame(frame)
                 mine[f"col:{column}"] = np.stack([passed, np.ones_like(passed)], axis=1)
+        if self.order_by is not None and self.owners[self.order_by] == party:
+            if len(frame) > RANKED_ROWS:
+                raise ValueError(f"{party} has more than {RANKED_ROWS:,} rows to order by")
+            values = pd.to_numeric(frame[self.order_by], errors="coerce")
+            ranks = values.rank(method="dense").fillna(1.0).to_numpy() - 1.0
+            mine[f"col:rank:{self.order_by}"] = ranks[:, None]
         return mine, labels
 
-    def assemble(
-        self,
-        inputs: Mapping[str, object],
-        align_rows: Callable = align,
-        merge_rows: Callable = merge,
-    ):
-        """(columns by name, weight): numeric columns come as (value, present); a row weighs
-        1 when every party holds the patient. Rows are the anchor's, in its order; when the
-        analysis has no `order_by`, the last join skips restoring that order (one sort less)
-        and the table also has weight-0 rows of the last party."""
-        anchor_keys = inputs[f"keys:{self.parties[0]}"]
-        names, carried = self._block(inputs, self.parties[0], anchor_keys.shape[0])
-        weight = jnp.ones(anchor_keys.shape[0])
-        others = self.parties[1:]
-        for i, party in enumerate(others):  # every party, with columns or not: all must hold a row
-            own, stacked = self._block(inputs, party, inputs[f"keys:{party}"].shape[0])
-            keys = inputs[f"keys:{party}"]
-            if i == len(others) - 1 and self.order_by is None:
-                with_weight = jnp.concatenate([weight[:, None], carried], axis=1)
-                w, with_weight, taken = merge_rows(anchor_keys, keys, with_weight, stacked)
-                weight, carried = w * with_weight[:, 0], with_weight[:, 1:]
-            else:
-                w, taken = align_rows(anchor_keys, keys, stacked)
-                weight = weight * w
-            names, carried = names + own, jnp.concatenate([carried, taken], axis=1)
-        table, start = {}, 0
-        for column, width in names:
-            table[column] = carried[:, start : start + width]
-            start += width
+    def assemble(self, inputs: Mapping[str, object], ring_bits: int = 64):
+        """Inside MPC: (columns by name, weight) on the anchor's rows. Numeric columns come
+        as (value, present); a row weighs 1 when every party holds the patient and it
+        passes the filter."""
+        table = {
+            column: inputs[f"col:{column}"]
+            if f"col:{column}" in inputs
+            else alignment.unmasked(
+                inputs[f"aligned:{column}"], inputs[f"unmask:{column}"], ring_bits
+            )
+            for column in self.columns
+        }
+        weight = None
+        for party in self.parties[1:]:
+            matched = inputs[f"matched:{party}"]
+            weight = matched if weight is None else weight * matched
+        return self.filtered(table, weight)
+
+    def filtered(self, table: dict, weight):
         if self.where is not None:
             weight = weight * self.where.evaluate(table)
         return table, weight
 
-    def _block(self, inputs: Mapping[str, object], party: str, rows: int):
-        """A party's encoded columns side by side, with their (name, width)."""
-        own = [c for c in self.columns if self.owner(c) == party]
-        names = [(c, inputs[f"col:{c}"].shape[1]) for c in own]
-        if not own:
-            return names, jnp.zeros((rows, 0))
-        return names, jnp.concatenate([inputs[f"col:{c}"] for c in own], axis=1)
+
+def in_order(table: Mapping[str, object], use, column: str):
+    """(table, use): the rows sorted by `column`, the rows that count (use 1) first.
+
+    The sort key is the holder's rank of the value, then the row number, so keys are
+    distinct and the comparisons the engine's sort opens show a random permutation only.
+    `use` comes back exactly 0 or 1.
+    """
+    rows = use.shape[0]
+    if rows > RANKED_ROWS:
+        raise ValueError(f"more than {RANKED_ROWS:,} rows to order by {column!r}")
+    counted = (use > 0.5).astype(jnp.int64)
+    # integers: a fixed-point product with a large constant would overflow the ring
+    rank = (table[f"rank:{column}"][:, 0] + 0.5).astype(jnp.int64)
+    key = rank * RANKED_ROWS + jnp.arange(rows, dtype=jnp.int64) + (1 - counted) * 2**43
+    counted = counted.astype(use.dtype)
+    names = list(table)
+    stacked = jnp.concatenate([*(table[name] for name in names), counted[:, None]], axis=1)
+    ordered = jnp.stack(jax.lax.sort((key, *stacked.T), num_keys=1)[1:], axis=1)
+    result, start = {}, 0
+    for name in names:
+        width = table[name].shape[1]
+        result[name], start = ordered[:, start : start + width], start + width
+    return result, ordered[:, -1]
 
 
 @dataclass(frozen=True, eq=False)  # hashed by identity: JAX hashes what it compiles
 class Vertical:
-    """A picklable MPC function: join the parties' columns, then apply the statistic."""
+    """A picklable MPC function: the joined table, then the statistic."""
 
     plan: Plan
     statistic: Statistic
     options: Mapping[str, object] = field(default_factory=dict)
+    world: tuple[str, ...] = ()  # the session's parties (data parties, maybe a helper)
+    ring_bits: int = 64
 
     @property
     def __name__(self) -> str:  # the SPU compiler names the program after the function
         return f"vertical_{getattr(self.statistic, '__module__', 'statistic').rsplit('.', 1)[-1]}"
 
     def __call__(self, *arrays):
-        inputs = dict(zip((name for name, _ in self.plan.layout), arrays, strict=True))
-        table, weight = self.plan.assemble(inputs)
+        names = (name for name, _ in self.plan.layout(self.world))
+        table, weight = self.plan.assemble(dict(zip(names, arrays, strict=True)), self.ring_bits)
         return self.statistic(table, weight, **self.options)
 
 
 @dataclass(frozen=True)
 class PartyFiles:
-    """The job each party process runs: read its own file, encode its own columns."""
+    """The job each party process runs: read and encode its own file, then align."""
 
     plan: Plan
     paths: Mapping[str, str]
+    world: tuple[str, ...]
+    fraction_bits: int
 
     def __call__(self, party: str) -> tuple[dict[str, np.ndarray], dict]:
         if party not in self.paths:  # the helper holds no data
             return {}, {}
         return self.plan.encode(party, read_file(Path(self.paths[party])))
+
+    def exchange(self, party: str, peers: alignment.Peers, mine: dict[str, np.ndarray]):
+        """This party's side of the alignment (`tessera.mpc.join`): its MPC inputs."""
+        columns = {k.removeprefix("col:"): v for k, v in mine.items() if k.startswith("col:")}
+        pairs = self.plan.pairs(self.world)
+        return alignment.align(peers, party, pairs, mine.get("join"), columns, self.fraction_bits)
 
 
 def column_names(path: str | Path) -> list[str]:
@@ -179,20 +205,16 @@ def column_names(path: str | Path) -> list[str]:
 
 def plaintext(plan: Plan, frames: Mapping[str, pd.DataFrame], statistic: Statistic, **options):
     """The reference: the same statistic on the same encodings, joined in the clear."""
-    inputs: dict[str, np.ndarray] = {}
-    labels: dict[str, list[str]] = {}
-    for party, frame in frames.items():
-        mine, own_labels = plan.encode(party, frame)
-        inputs.update(mine)
+    pseudonyms, columns, labels = {}, {}, {}
+    for party in plan.parties:
+        mine, own_labels = plan.encode(party, frames[party])
+        pseudonyms[party] = mine.pop("join")
+        columns[party] = {k.removeprefix("col:"): v for k, v in mine.items()}
         labels.update(own_labels)
-
-    def clear(reference):
-        def join(*arrays):
-            return tuple(jnp.asarray(a) for a in reference(*(np.asarray(x) for x in arrays)))
-
-        return join
-
-    table, weight = plan.assemble(inputs, clear(align_reference), clear(merge_reference))
+    table, weight = alignment.left_join(plan.parties[0], pseudonyms, columns)
+    table, weight = plan.filtered(
+        {k: jnp.asarray(v) for k, v in table.items()}, jnp.asarray(weight)
+    )
     return statistic(table, weight, **options), labels
 
 
@@ -206,8 +228,9 @@ def plan_for_files(
 ) -> Plan:
     """Resolve each column to the one party whose file holds it (schemas only, no rows).
 
-    With `order_by`, the party holding that column becomes the anchor and sorts its rows.
-    `where` filters the joined patients (`tessera.analyses.where`).
+    The first party anchors the join. With `order_by`, the column's holder also sends its
+    ranks, for analyses that sort by it (`in_order`). `where` filters the joined patients
+    (`tessera.analyses.where`).
     """
     if len(paths) < 2:
         raise ValueError("a vertical analysis needs at least two parties: --party NAME=PATH")
@@ -233,11 +256,7 @@ def plan_for_files(
                 if column in categorical:
                     raise ValueError(f"--where compares {column!r} across parties: not numeric")
                 numeric = numeric if column in numeric else (*numeric, column)
-    parties = tuple(paths)
-    if order_by is not None:
-        anchor = owners[order_by]
-        parties = (anchor, *(p for p in parties if p != anchor))
-    return Plan(parties, join, owners, tuple(numeric), tuple(categorical), order_by, condition)
+    return Plan(tuple(paths), join, owners, tuple(numeric), tuple(categorical), order_by, condition)
 
 
 def run_vertical(
@@ -246,18 +265,23 @@ def run_vertical(
     statistic: Statistic,
     helper: bool = False,
     accuracy: str = "fast",
+    session: Mapping[str, object] | None = None,
     **options,
 ) -> tuple[list[np.ndarray], dict[str, list[str]]]:
-    """Run `statistic` among one local process per party (plus a helper without data)."""
+    """Run `statistic` among one local process per party (plus a helper without data).
+    `session` passes settings on to `run_local` (timeout, reach)."""
     from tessera.mpc import Accuracy, run_local
 
-    parties = [*paths, "helper"] if helper else list(paths)
-    if len(parties) != 3:
-        hint = " (add --helper)" if len(parties) == 2 else ""
-        raise ValueError(f"an MPC session needs 3 parties, got {len(parties)}{hint}")
+    world = (*paths, "helper") if helper else tuple(paths)
+    if len(world) != 3:
+        hint = " (add --helper)" if len(world) == 2 else ""
+        raise ValueError(f"an MPC session needs 3 parties, got {len(world)}{hint}")
+    settings = Accuracy.preset(accuracy)
+    ring_bits = 128 if settings.field == "FM128" else 64
+    files = PartyFiles(plan, paths, world, settings.fraction_bits)
     outputs, metadata = run_local(
-        Vertical(plan, statistic, options), parties, plan.layout, PartyFiles(plan, paths),
-        Accuracy.preset(accuracy),
+        Vertical(plan, statistic, options, world, ring_bits), world, plan.layout(world), files,
+        settings, exchange=files.exchange, **(session or {}),
     )  # fmt: skip
     labels = {column: levels for party in metadata.values() for column, levels in party.items()}
     return outputs, labels

@@ -1,110 +1,281 @@
-"""Oblivious alignment of two parties' rows on a shared pseudonym, inside MPC.
+"""Private alignment of the data parties' rows on a shared pseudonym, before MPC starts.
 
-Nobody learns which records matched, nor how many: the result is the anchor party's rows
-in the anchor's own order, a *secret* 0/1 weight per row (1 = the other party has this
-patient) and the other party's columns aligned to those rows (zeros where unmatched).
-Analyses multiply by the weight instead of dropping rows, so no count leaks unless an
-analysis releases it.
+The joined table has the anchor party's rows, in an order the anchor drew at random; each
+other party (a *member*) contributes its columns aligned to those rows, and a secret 0/1
+weight per row says whether the member holds that patient. Nobody learns which records
+matched. Per member, a third party (the helper, or the remaining data party) is the
+*matcher*:
 
-How: append both key columns, tagged by side, and sort obliviously by (key, side); a match
-is an anchor row directly followed by an other-side row with the same key, which then
-hands its columns to the anchor row. A second sort on the anchor's original row numbers
-brings the anchor rows back into place; analyses that ignore row order skip it (`merge`).
-SPU's sort shuffles secretly before it compares, and the compound keys are distinct (a
-pseudonym occurs once per source), so the comparisons it opens reveal nothing but a random
-permutation.
+1. The anchor draws a key K and sends it to the member. Both turn each pseudonym into a
+   tag, a keyed hash under K; the matcher never learns K, so tags are opaque to it.
+2. The anchor sends its tags to the matcher in its random row order. The member pads its
+   rows with dummies to at least the anchor's count, shuffles them, and sends the matcher
+   its tags in that order together with a fresh mask seed.
+3. The matcher matches tags and draws, for each anchor row, a position among the member's
+   rows: the partner's, or a random unused one (a dummy or an unmatched row). It sends
+   these positions to the anchor and keeps the 0/1 match flags.
+4. The member sends the anchor its columns as fixed-point numbers plus a one-time mask
+   from the seed (mod 2^64). The anchor picks the rows at the positions; the matcher
+   computes minus the masks at the same positions.
+
+Inside MPC the anchor's picked values and the matcher's unmasks are added: the member's
+values, aligned, as secret shares. What each party sees (semi-honest, no two colluding):
+
+- the anchor: the member's values under one-time masks, and positions that are a uniformly
+  random injection into the member's shuffled rows, whatever matched;
+- the member: K only; it never learns the positions;
+- the matcher: tags under a key it lacks, in two random orders, hence the size of the
+  intersection and nothing about the records; the masks, never the masked values.
+
+This replaces an oblivious sort of all rows of both parties inside MPC (~30 s for 220,000
+rows here) by local work and one masked copy of the member's columns.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
+import json
+import os
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
-KEY_BITS = 56  # collision chance for 10^6 x 10^6 records ~ 10^12 / 2^56 ~ 1e-5
+TAG_BYTES = 16
+OFFSET = 2**62  # added before masking: every encoded value is then in [0, 2^63)
+LIMIT_BITS = 61  # |value| * 2^fraction_bits must stay below 2^61
 
 
-def pseudonym_keys(pseudonyms: pd.Series, side: int = 0) -> np.ndarray:
-    """Integers for the join, identical at every party for the same pseudonym.
+class Peers(Protocol):
+    """Authenticated, ordered messages to and from the other parties of the session."""
 
-    A hash, so any pseudonym format works. Missing pseudonyms get distinct negative keys
-    that can never match: odd ones on side 0 (the anchor), even ones on side 1.
+    def send(self, party: str, data: bytes) -> None: ...
+
+    def receive(self, party: str) -> bytes: ...
+
+
+@dataclass(frozen=True)
+class Pairing:
+    """Who aligns `member`'s rows to `anchor`'s: `matcher` is the third party."""
+
+    anchor: str
+    member: str
+    matcher: str
+
+
+def pairings(data_parties: Sequence[str], world: Sequence[str]) -> tuple[Pairing, ...]:
+    """The first data party anchors; each other one is matched by the party of the
+    (three-party) session that is neither the anchor nor itself."""
+    anchor, *members = data_parties
+    result = []
+    for member in members:
+        third = [p for p in world if p not in (anchor, member)]
+        if len(third) != 1:
+            raise ValueError(f"aligning {member} to {anchor} needs exactly one third party")
+        result.append(Pairing(anchor, member, third[0]))
+    return tuple(result)
+
+
+def layout(
+    pairs: Sequence[Pairing], columns: Sequence[str], owner: Mapping[str, str]
+) -> tuple[tuple[str, str], ...]:
+    """The MPC inputs (name, owner) of a joined table with these columns."""
+    anchor = pairs[0].anchor if pairs else None
+    matcher = {p.member: p.matcher for p in pairs}
+    names: list[tuple[str, str]] = []
+    for column in columns:
+        holder = owner[column]
+        if holder == anchor or anchor is None:
+            names.append((f"col:{column}", holder))
+        else:
+            names += [(f"aligned:{column}", anchor), (f"unmask:{column}", matcher[holder])]
+    return (*names, *((f"matched:{p.member}", p.matcher) for p in pairs))
+
+
+def align(
+    peers: Peers,
+    me: str,
+    pairs: Sequence[Pairing],
+    pseudonyms: np.ndarray | None,
+    columns: Mapping[str, np.ndarray],
+    fraction_bits: int,
+) -> dict[str, np.ndarray]:
+    """Run this party's side of every pairing; return its MPC inputs (see `layout`).
+
+    `pseudonyms` and `columns` (rows x width floats) are this party's own; the anchor's
+    columns come back in its random row order, the members' leave only masked.
     """
-    keys = np.empty(len(pseudonyms), dtype=np.int64)
-    missing = pseudonyms.isna().to_numpy()
-    for i, value in enumerate(pseudonyms.to_numpy()):
-        if not missing[i]:
-            digest = hashlib.blake2b(str(value).encode(), digest_size=8).digest()
-            keys[i] = int.from_bytes(digest) >> (64 - KEY_BITS)
-    keys[missing] = -1 - side - 2 * np.arange(missing.sum())
-    return keys
+    inputs: dict[str, np.ndarray] = {}
+    anchor = pairs[0].anchor if pairs else me
+    if me == anchor:
+        order = _random_permutation(len(pseudonyms))
+        pseudonyms = pseudonyms[order]
+        inputs.update({f"col:{name}": values[order] for name, values in columns.items()})
+    for pair in pairs:
+        if me == pair.anchor:
+            inputs.update(_as_anchor(peers, pair, pseudonyms))
+        elif me == pair.member:
+            _as_member(peers, pair, pseudonyms, columns, fraction_bits)
+        elif me == pair.matcher:
+            inputs.update(_as_matcher(peers, pair))
+    return inputs
 
 
-def _merge_sorted(anchor_keys, other_keys, anchor_columns, other_columns):
-    """Sort both sides' rows together by (key, side) and hand each matched anchor row the
-    columns of the other-side row that follows it. Returns, per merged row: the secret
-    match flag, the original position, the anchor columns and the taken other columns.
+def _as_anchor(peers: Peers, pair: Pairing, pseudonyms: np.ndarray) -> dict[str, np.ndarray]:
+    key = secrets.token_bytes(32)
+    peers.send(pair.member, pack({"key": np.frombuffer(key, np.uint8),
+                                  "rows": np.array([len(pseudonyms)])}))  # fmt: skip
+    peers.send(pair.matcher, pack({"tags": tags(key, pseudonyms, pair.anchor)}))
+    positions = unpack(peers.receive(pair.matcher))["positions"]
+    masked = unpack(peers.receive(pair.member))
+    return {f"aligned:{name}": values[positions].view(np.int64) for name, values in masked.items()}
 
-    One comparison per compare: key and side are packed as 2 * key + side (keys < 2^56).
+
+def _as_member(
+    peers: Peers,
+    pair: Pairing,
+    pseudonyms: np.ndarray,
+    columns: Mapping[str, np.ndarray],
+    fraction_bits: int,
+) -> None:
+    hello = unpack(peers.receive(pair.anchor))
+    key, rows = hello["key"].tobytes(), int(hello["rows"][0])
+    size = max(len(pseudonyms), rows)  # enough unmatched rows for every anchor row
+    order = _random_permutation(size)  # shuffled position -> own row (>= own count: dummy)
+    padded = np.concatenate([tags(key, pseudonyms, pair.member),
+                             _random_tags(size - len(pseudonyms))])  # fmt: skip
+    seed = secrets.token_bytes(32)
+    widths = {name: values.shape[1] for name, values in columns.items()}
+    peers.send(pair.matcher, pack({"tags": padded[order], "seed": np.frombuffer(seed, np.uint8),
+                                   "widths": _json(widths)}))  # fmt: skip
+    masked = {}
+    for name, values in columns.items():
+        encoded = to_fixed(values, fraction_bits, name, pair.member)
+        encoded = np.concatenate([encoded, np.full((size - len(encoded), encoded.shape[1]),
+                                                   OFFSET, np.uint64)])  # fmt: skip
+        masked[name] = encoded[order] + mask(seed, name, encoded.shape)  # wraps mod 2^64
+    peers.send(pair.anchor, pack(masked))
+
+
+def _as_matcher(peers: Peers, pair: Pairing) -> dict[str, np.ndarray]:
+    anchor_tags = unpack(peers.receive(pair.anchor))["tags"]
+    offer = unpack(peers.receive(pair.member))
+    member_tags, seed = offer["tags"], offer["seed"].tobytes()
+    widths = json.loads(offer["widths"].tobytes())
+    where = {tag.tobytes(): i for i, tag in enumerate(member_tags)}
+    positions = np.array([where.get(tag.tobytes(), -1) for tag in anchor_tags], dtype=np.int64)
+    matched = positions >= 0
+    free = np.setdiff1d(np.arange(len(member_tags)), positions[matched])
+    positions[~matched] = free[_random_permutation(len(free))][: int((~matched).sum())]
+    peers.send(pair.anchor, pack({"positions": positions}))
+    inputs = {f"matched:{pair.member}": matched.astype(np.float64)}
+    for name, width in widths.items():
+        unmask = (np.uint64(0) - mask(seed, name, (len(member_tags), width)))[positions]
+        inputs[f"unmask:{name}"] = unmask.view(np.int64)
+    return inputs
+
+
+def tags(key: bytes, pseudonyms: np.ndarray, party: str) -> np.ndarray:
+    """Keyed hashes of the pseudonyms (rows x 16 bytes); a missing pseudonym gets random
+    bytes, which match nothing. Duplicates are refused: each patient must appear once."""
+    missing = pd.isna(pseudonyms)
+    present = pseudonyms[~missing]
+    if len(pd.unique(present)) != len(present):
+        count = len(present) - len(pd.unique(present))
+        raise ValueError(f"{party}'s join column repeats {count} value(s): each patient once")
+    out = _random_tags(len(pseudonyms))
+    for i in np.flatnonzero(~missing):
+        digest = hashlib.blake2b(str(pseudonyms[i]).encode(), key=key, digest_size=TAG_BYTES)
+        out[i] = np.frombuffer(digest.digest(), np.uint8)
+    return out
+
+
+def to_fixed(values: np.ndarray, fraction_bits: int, name: str, party: str) -> np.ndarray:
+    """Fixed-point integers with `fraction_bits`, offset to be non-negative, as uint64."""
+    scaled = np.rint(np.asarray(values, dtype=np.float64) * 2.0**fraction_bits)
+    if scaled.size and np.abs(scaled).max() >= 2.0**LIMIT_BITS:
+        bound = 2.0 ** (LIMIT_BITS - fraction_bits)
+        raise ValueError(f"column {name!r} at {party} has values beyond ±{bound:g}: rescale it")
+    return (scaled.astype(np.int64) + np.int64(OFFSET)).view(np.uint64)
+
+
+def mask(seed: bytes, name: str, shape: tuple[int, int]) -> np.ndarray:
+    """One-time masks for a column, expanded from the seed by SHAKE-256 (uint64)."""
+    stream = hashlib.shake_256(seed + name.encode()).digest(8 * shape[0] * shape[1])
+    return np.frombuffer(stream, dtype="<u8").astype(np.uint64).reshape(shape)
+
+
+def unmasked(aligned, unmask, ring_bits: int = 64):
+    """Inside MPC: the member's values from the anchor's picks and the matcher's unmasks.
+
+    The masks cancel mod 2^64. A 128-bit ring keeps the carry, which is taken back when
+    the sum is negative; the fixed-point integer then *is* the engine's encoding of the
+    value, so a bit cast (free) turns it into the number.
     """
-    n, m = anchor_keys.shape[0], other_keys.shape[0]
-    q, p = anchor_columns.shape[1], other_columns.shape[1]
-    packed = jnp.concatenate([anchor_keys * 2, other_keys * 2 + 1])
-    side = jnp.concatenate([jnp.zeros(n, packed.dtype), jnp.ones(m, packed.dtype)])
-    position = jnp.arange(n + m, dtype=packed.dtype)
-    payload = jnp.concatenate([
-        jnp.concatenate([anchor_columns, jnp.zeros((n, p), anchor_columns.dtype)], axis=1),
-        jnp.concatenate([jnp.zeros((m, q), other_columns.dtype), other_columns], axis=1),
-    ])  # fmt: skip
-    sorted_ = jax.lax.sort((packed, side, position, *payload.T), num_keys=1, is_stable=False)
-    k, s, pos = sorted_[:3]
-    columns = jnp.stack(sorted_[3:], axis=1) if q + p else jnp.zeros((n + m, 0), payload.dtype)
-    # an anchor row (side 0) directly followed by the other side's row of the same key
-    follows = (k[1:] - k[:-1] == 1).astype(payload.dtype) * (1 - s[:-1]).astype(payload.dtype)
-    match = jnp.concatenate([follows, jnp.zeros(1, payload.dtype)])
-    taken = jnp.concatenate([columns[1:, q:], jnp.zeros((1, p), columns.dtype)]) * match[:, None]
-    return match, pos, columns[:, :q], taken
+    total = aligned + unmask
+    if ring_bits > 64:
+        total = total + (total < 0).astype(total.dtype) * (2**32) * (2**32)
+    return jax.lax.bitcast_convert_type(total - jnp.int64(OFFSET), jnp.float64)
 
 
-def align(anchor_keys: jnp.ndarray, other_keys: jnp.ndarray, other_columns: jnp.ndarray):
-    """(weight[n], other_columns aligned to the n anchor rows [n, p]), in the anchor's order.
-
-    Unmatched anchor rows get weight 0 and zero columns. Missing keys must be negatives
-    that no other row shares, on either side (`pseudonym_keys` with side 0 and 1).
-    """
-    n, p = anchor_keys.shape[0], other_columns.shape[1]
-    none = jnp.zeros((n, 0), other_columns.dtype)
-    match, pos, _, taken = _merge_sorted(anchor_keys, other_keys, none, other_columns)
-    back = jax.lax.sort((pos, match, *taken.T), num_keys=1, is_stable=False)
-    weight = back[1][:n]
-    aligned = jnp.stack(back[2:], axis=1)[:n] if p else jnp.zeros((n, 0), other_columns.dtype)
-    return weight, aligned
+def _random_permutation(size: int) -> np.ndarray:
+    """A uniformly random permutation from the operating system's CSPRNG."""
+    return np.argsort(np.frombuffer(os.urandom(8 * size), dtype=np.uint64), kind="stable")
 
 
-def merge(anchor_keys, other_keys, anchor_columns, other_columns):
-    """Like `align` without restoring the anchor's row order: one sort instead of two, for
-    analyses that do not depend on row order. Returns (weight, anchor columns, other
-    columns), each with n + m rows in a secret order; only matched anchor rows weigh 1."""
-    match, _, anchor, taken = _merge_sorted(anchor_keys, other_keys, anchor_columns, other_columns)
-    return match, anchor, taken
+def _random_tags(count: int) -> np.ndarray:
+    return np.frombuffer(os.urandom(TAG_BYTES * count), np.uint8).reshape(count, TAG_BYTES).copy()
 
 
-def align_reference(anchor_keys: np.ndarray, other_keys: np.ndarray, other_columns: np.ndarray):
-    """The plaintext meaning of `align`, for tests: a left join on the keys."""
-    lookup = {int(k): i for i, k in enumerate(other_keys) if k >= 0}
-    rows = np.array([lookup.get(int(k), -1) for k in anchor_keys])
-    weight = (rows >= 0).astype(float)
-    aligned = np.where(weight[:, None] == 1, other_columns[np.maximum(rows, 0)], 0.0)
-    return weight, aligned
+def _json(value: object) -> np.ndarray:
+    return np.frombuffer(json.dumps(value).encode(), np.uint8)
 
 
-def merge_reference(anchor_keys, other_keys, anchor_columns, other_columns):
-    """The plaintext meaning of `merge`: `align_reference` plus m rows of weight 0."""
-    weight, aligned = align_reference(anchor_keys, other_keys, other_columns)
-    m = len(other_keys)
-    pad = np.zeros((m, anchor_columns.shape[1]))
-    return (np.concatenate([weight, np.zeros(m)]), np.concatenate([anchor_columns, pad]),
-            np.concatenate([aligned, np.zeros((m, aligned.shape[1]))]))  # fmt: skip
+def pack(arrays: Mapping[str, np.ndarray]) -> bytes:
+    """Named arrays as bytes (NumPy's format, never pickle: peers are not trusted)."""
+    buffer = io.BytesIO()
+    header = json.dumps(list(arrays)).encode()
+    buffer.write(len(header).to_bytes(4, "little") + header)
+    for values in arrays.values():
+        np.lib.format.write_array(buffer, np.ascontiguousarray(values), allow_pickle=False)
+    return buffer.getvalue()
+
+
+def unpack(data: bytes) -> dict[str, np.ndarray]:
+    buffer = io.BytesIO(data)
+    size = int.from_bytes(buffer.read(4), "little")
+    names = json.loads(buffer.read(size))
+    arrays = {name: np.lib.format.read_array(buffer, allow_pickle=False) for name in names}
+    if buffer.read(1):
+        raise ValueError("malformed alignment message")
+    return arrays
+
+
+def left_join(
+    anchor: str,
+    pseudonyms: Mapping[str, np.ndarray],
+    columns: Mapping[str, Mapping[str, np.ndarray]],
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """The plaintext meaning of the alignment, for references and tests: (columns on the
+    anchor's rows in its own order, zeros where unmatched; weight = held by every member).
+    `pseudonyms[party]` and `columns[party][name]` are each party's own."""
+    keys = pd.Series(pseudonyms[anchor], dtype=object)
+    table = {name: np.asarray(v, float) for name, v in columns.get(anchor, {}).items()}
+    weight = np.ones(len(keys))
+    for member in (party for party in pseudonyms if party != anchor):
+        own = pd.Series(pseudonyms[member], dtype=object)
+        lookup = pd.Series(np.arange(len(own)), index=own.where(own.notna(), None))
+        lookup = lookup[lookup.index.notna()]
+        rows = keys.map(lookup).where(keys.notna()).to_numpy(dtype=float)
+        found = ~np.isnan(rows)
+        weight = weight * found
+        picked = np.where(found, rows, 0).astype(int)
+        for name, values in columns.get(member, {}).items():
+            table[name] = np.where(found[:, None], np.asarray(values, float)[picked], 0.0)
+    return table, weight

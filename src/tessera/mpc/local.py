@@ -22,11 +22,14 @@ from pathlib import Path
 import numpy as np
 
 from tessera.mpc.certificates import TlsFiles, issue_session_certificates
-from tessera.mpc.session import Accuracy, Party
+from tessera.mpc.session import Accuracy, Party, Session
 
 # Runs inside party `name`'s process: its own input values, and metadata for the recipient
 # only (e.g. the labels of its categories). It must not read any other party's data.
 PartyJob = Callable[[str], tuple[dict[str, np.ndarray], dict]]
+# Runs inside party `name`'s process once the links are up, before MPC: may exchange
+# messages with the peers (`Session.send`/`receive`) and returns the party's MPC inputs.
+Exchange = Callable[[str, Session, dict[str, np.ndarray]], dict[str, np.ndarray]]
 
 
 class SessionFailed(RuntimeError):
@@ -45,6 +48,7 @@ class _Launch:
     job: PartyJob
     connect_seconds: float = 30.0
     timeout_ms: int = 120_000
+    exchange: Exchange | None = None
 
 
 def _free_ports(count: int) -> list[int]:
@@ -68,8 +72,6 @@ def _party_main(launch: _Launch, results: multiprocessing.Queue) -> None:
         os.dup2(quiet, 2)
     else:
         os.dup2(2, 1)
-    from tessera.mpc.session import Session
-
     try:
         mine, metadata = launch.job(launch.me)
         session = Session(
@@ -82,6 +84,8 @@ def _party_main(launch: _Launch, results: multiprocessing.Queue) -> None:
             timeout_ms=launch.timeout_ms,
         )
         try:
+            if launch.exchange is not None:
+                mine = launch.exchange(launch.me, session, mine)
             shares = session.run(launch.function, launch.layout, mine)
         finally:
             session.close()
@@ -102,11 +106,13 @@ def run_local(
     accuracy: Accuracy | None = None,
     timeout: float = 600.0,
     reach: Callable[[str, str], str] | None = None,
+    exchange: Exchange | None = None,
 ) -> tuple[list[np.ndarray], dict[str, dict]]:
     """Run `function` among `parties` (3 names), each in its own process.
 
     `layout` lists the function's inputs in order as (name, owner); `job(name)` runs in
-    party `name`'s process and loads that party's own inputs. Returns the outputs and each
+    party `name`'s process and loads that party's own inputs; `exchange`, if given, then
+    turns them into its MPC inputs with messages to the peers. Returns the outputs and each
     party's metadata for the recipient (the launcher).
 
     `reach(name, address)` may give the address at which the other parties reach party
@@ -145,6 +151,7 @@ def run_local(
                         function,
                         tuple(layout),
                         job,
+                        exchange=exchange,
                     ),
                     results,
                 ),

@@ -191,6 +191,14 @@ class Session:
                 self.link.send(rank, _encode(share))
         return shares[self.rank]
 
+    def send(self, party: str, data: bytes) -> None:
+        """A message to one party over this session's TLS link (in order, per peer)."""
+        self.link.send(self.names.index(party), data)
+
+    def receive(self, party: str) -> bytes:
+        """The next message from one party."""
+        return self.link.recv(self.names.index(party))
+
     def close(self) -> None:
         self.link.stop_link()
 
