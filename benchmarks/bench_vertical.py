@@ -3,9 +3,9 @@
 The workloads of issue 3: Kaplan-Meier + log-rank on 100,000 patients, logistic regression
 100,000 x 20, Cox (Efron) 10,000 x 6 and 100,000 x 6. Registry and GP files of a synthetic
 NSCLC cohort are aligned on a pseudonym without revealing matches (`tessera.mpc.join`),
-then analysed in MPC; registry, GP and a helper are three processes on two cores. Wall-clock times include starting the processes
-and compiling; ratios are against lifelines / statsmodels on the already-pooled table
-(which a real study could not build).
+then analysed in MPC; registry, GP and a helper are three processes on two cores.
+Wall-clock times include starting the processes and compiling; ratios are against
+lifelines / statsmodels on the already-pooled table (which a real study could not build).
 
     python -m benchmarks vertical            # all four
     TESSERA_BENCH_PATIENTS=10000 python -m benchmarks vertical   # everything at 10,000

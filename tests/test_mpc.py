@@ -141,9 +141,9 @@ def test_accuracy_presets():
 
 
 def _ports() -> list[int]:
-    from tessera.mpc.local import _free_ports
+    from tessera.mpc.gate import free_ports
 
-    return _free_ports(3)
+    return free_ports(3)
 
 
 def test_the_engine_writes_nothing_to_stdout_or_the_working_directory(tmp_path):

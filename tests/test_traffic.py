@@ -3,8 +3,8 @@
 Issue 3's acceptance: a captured party's traffic contains none of its input values, no log
 or file of a party holds another party's values or shares after the session, and an
 unauthenticated peer cannot inject link messages. Every party here is a real OS process on
-a real TLS link, as `tessera local` runs them. The last requirement is not met by SPU 0.9.5:
-its test is an expected failure until the link refuses plaintext.
+a real TLS link, as `tessera local` runs them. SPU 0.9.5's link port itself accepts plain
+HTTP; each party's gate (`tessera.mpc.gate`) is what refuses it.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ import socket
 import ssl
 import struct
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -35,8 +34,9 @@ import pytest
 
 from tessera.analyses.vertical import Plan, plaintext, run_vertical
 from tessera.mpc import Accuracy, issue_session_certificates, reconstruct
+from tessera.mpc.gate import Gate, free_ports
 from tessera.mpc.join import OFFSET, to_fixed
-from tessera.mpc.local import _free_ports, _Launch, _party_main
+from tessera.mpc.local import _Launch, _party_main
 from tessera.mpc.session import Party, _encode
 
 PARTIES = ["registry", "gp", "helper"]
@@ -126,111 +126,6 @@ def test_the_value_search_finds_planted_values():
 # --- a recording relay in front of each party ------------------------------------------------
 
 
-class Relay:
-    """A TCP relay in front of one party that records every byte both ways, like a tap on
-    the network path: the other parties are told its address instead of the party's.
-
-    To brpc it must look like the party's own port, or a peer process aborts (CHECK failed:
-    'error_code is 0'; about every other session before the relay did this): it refuses until
-    the party listens and after it has left (closed a connection first), and passes the
-    party's end of a connection on as a reset, as a closed socket answers late data.
-    """
-
-    def __init__(self, target: str):
-        host, port = target.rsplit(":", 1)
-        self.target = (host, int(port))
-        self.listener = socket.socket()
-        self.listener.bind(("127.0.0.1", 0))  # bound, not listening: connections are refused
-        self.address = f"127.0.0.1:{self.listener.getsockname()[1]}"
-        self.streams: list[tuple[bytearray, bytearray]] = []  # (to the party, from it)
-        self._closed = threading.Event()
-        self._sockets: list[socket.socket] = []
-        self._pumps: list[threading.Thread] = []
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self) -> None:
-        while not self._closed.is_set():  # wait for the party's port
-            try:
-                socket.create_connection(self.target, timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.05)
-        with contextlib.suppress(OSError):
-            self.listener.listen()
-        while True:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return  # closed
-            try:
-                upstream = socket.create_connection(self.target, timeout=5)
-            except OSError:  # the party has just left
-                _reset(client)
-                continue
-            upstream.settimeout(None)
-            stream = (bytearray(), bytearray())
-            client_open = threading.Event()
-            client_open.set()
-            self.streams.append(stream)
-            self._sockets += [client, upstream]
-            for args in ((client, upstream, stream[0], client_open, False),
-                         (upstream, client, stream[1], client_open, True)):  # fmt: skip
-                pump = threading.Thread(target=self._pump, args=args, daemon=True)
-                pump.start()
-                self._pumps.append(pump)
-
-    def _pump(
-        self,
-        source: socket.socket,
-        sink: socket.socket,
-        record: bytearray,
-        client_open: threading.Event,
-        from_party: bool,
-    ) -> None:
-        """Copy one direction, then end the sink: with a reset if the source was reset or is
-        the party, else with an orderly close. A party that ends first has left."""
-        while True:
-            try:
-                chunk = source.recv(1 << 16)
-            except OSError:  # reset
-                chunk = None
-            if not chunk:
-                break
-            record.extend(chunk)
-            try:
-                sink.sendall(chunk)
-            except OSError:  # the sink is gone: its own pump passes that on
-                return
-        if not from_party:
-            client_open.clear()  # before passing the end on to the party
-        elif client_open.is_set():
-            with contextlib.suppress(OSError):
-                self.listener.shutdown(socket.SHUT_RDWR)
-            self.listener.close()
-        if chunk is None or from_party:
-            _reset(sink)
-        else:
-            with contextlib.suppress(OSError):
-                sink.shutdown(socket.SHUT_WR)
-
-    def close(self) -> None:
-        self._closed.set()
-        with contextlib.suppress(OSError):
-            self.listener.shutdown(socket.SHUT_RDWR)
-        self.listener.close()
-        for pump in self._pumps:
-            pump.join(timeout=5)
-        for sock in self._sockets:
-            sock.close()
-
-
-def _reset(sock: socket.socket) -> None:
-    """Close with a TCP reset (RST), not an orderly end (FIN)."""
-    with contextlib.suppress(OSError):
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    sock.close()
-
-
 def _tls_records(stream: bytes) -> list[tuple[int, bytes]]:
     """(content type, payload) of each TLS record; fails unless the stream is all records."""
     records, offset = [], 0
@@ -274,7 +169,7 @@ def summary(table, weight):
 class Captured:
     outputs: list[np.ndarray]
     expected: np.ndarray
-    relays: dict[str, Relay]
+    relays: dict[str, Gate]
     frames: dict[str, pd.DataFrame]
     during: dict[str, list[str]]  # the sandbox while the session ran
     after: dict[str, list[str]]
@@ -313,12 +208,12 @@ def captured(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Captured]:
     dirs = {name: sandbox / name for name in ("tmp", "home", "cwd")}
     for path in dirs.values():
         path.mkdir()
-    relays: dict[str, Relay] = {}
+    relays: dict[str, Gate] = {}
     during: dict[str, list[str]] = {}
 
     def reach(name: str, address: str) -> str:
         during.update({place: _tree(path) for place, path in dirs.items()})
-        relays[name] = Relay(address)
+        relays[name] = Gate("127.0.0.1:0", address, admit=None, record=True, outside=True)
         return relays[name].address
 
     log = tmp_path_factory.mktemp("log") / "parties.log"
@@ -477,7 +372,7 @@ def probed(tmp_path_factory: pytest.TempPathFactory) -> Probed:
 
     session = f"probe-{secrets.token_hex(4)}"
     tls = issue_session_certificates(session, PARTIES, tmp_path_factory.mktemp("probe"))
-    ports = _free_ports(3)
+    ports = free_ports(3)
     members = tuple(Party(n, f"127.0.0.1:{p}") for n, p in zip(PARTIES, ports, strict=True))
     context = multiprocessing.get_context("spawn")
     go, results = context.Event(), context.Queue()
@@ -540,19 +435,9 @@ def test_a_tls_client_without_a_certificate_is_refused(probed: Probed):
     assert probed.tls_reply == b""
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "SPU 0.9.5's link (yacl on brpc) also serves plaintext on its TLS port: brpc takes "
-        "non-TLS connections unless ServerOptions.force_ssl is set, yacl's "
-        "ReceiverLoopBrpc::Start does not set it and spu.libspu.link.Desc has no such option. "
-        "A plain HTTP POST to /org.interconnection.link.ReceiverService/Push claiming "
-        "sender_rank 1 is answered 200 and delivered as gp's message; gp's real message with "
-        "that sequence number is then dropped as a duplicate, and all parties finish 'ok' "
-        "with a wrong result."
-    ),
-)
 def test_a_plaintext_link_message_is_refused_and_changes_nothing(probed: Probed):
+    # Behind the engine's own port (brpc without force_ssl) this forged Push was answered 200,
+    # delivered as gp's message, and every party finished "ok" with a wrong result.
     accepted = isinstance(probed.plain_reply, tuple) and probed.plain_reply[0] == 200
     correct = probed.outputs is not None and np.allclose(probed.outputs[0], X.T @ Y, atol=2e-3)
     assert (accepted, correct) == (False, True), (

@@ -10,7 +10,6 @@ import multiprocessing
 import os
 import queue
 import secrets
-import socket
 import tempfile
 import time
 import traceback
@@ -22,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from tessera.mpc.certificates import TlsFiles, issue_session_certificates
+from tessera.mpc.gate import free_ports
 from tessera.mpc.session import Accuracy, Party, Session
 
 # Runs inside party `name`'s process: its own input values, and metadata for the recipient
@@ -49,17 +49,6 @@ class _Launch:
     connect_seconds: float = 30.0
     timeout_ms: int = 120_000
     exchange: Exchange | None = None
-
-
-def _free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for s in sockets:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in sockets]
-    finally:
-        for s in sockets:
-            s.close()
 
 
 def _party_main(launch: _Launch, results: multiprocessing.Queue) -> None:
@@ -131,7 +120,7 @@ def run_local(
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")
     with tempfile.TemporaryDirectory(prefix="tessera-session-") as directory:
         tls = issue_session_certificates(session, list(parties), Path(directory))
-        ports = _free_ports(len(parties))
+        ports = free_ports(len(parties))
         listen = {n: f"127.0.0.1:{p}" for n, p in zip(parties, ports, strict=True)}
         public = {n: reach(n, a) for n, a in listen.items()} if reach else listen
 

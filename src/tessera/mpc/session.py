@@ -24,6 +24,7 @@ from spu.libspu import link
 from spu.utils import frontend
 
 from tessera.mpc.certificates import TlsFiles
+from tessera.mpc.gate import Gate, free_ports
 
 WORLD_SIZE = 3  # ABY3
 jax.config.update("jax_enable_x64", True)  # float64 inputs keep their precision until sharing
@@ -102,10 +103,13 @@ class Session:
             raise ValueError(f"party names must be distinct and include {me!r}: {names}")
         self.session, self.names, self.me = session, names, me
         self.rank = names.index(me)
+        # The engine listens privately; peers reach it through a gate that admits TLS only.
+        private = f"127.0.0.1:{free_ports(1)[0]}"
+        self.gate = Gate(parties[self.rank].address, private)
         desc = link.Desc()
         desc.id = session
         for party in parties:
-            desc.add_party(party.name, party.address)
+            desc.add_party(party.name, private if party.name == me else party.address)
         desc.recv_timeout_ms = timeout_ms
         desc.http_timeout_ms = timeout_ms
         desc.connect_retry_interval_ms = 500
@@ -120,6 +124,7 @@ class Session:
         try:
             self.link = link.create_brpc(desc, self.rank)
         except RuntimeError as exc:
+            self.gate.close()
             raise ConnectionError(
                 f"{me} could not open mutually authenticated TLS links to the other parties "
                 f"({', '.join(p.address for p in parties if p.name != me)}): a peer is down, "
@@ -201,6 +206,7 @@ class Session:
 
     def close(self) -> None:
         self.link.stop_link()
+        self.gate.close()
 
 
 def reconstruct(shares_by_rank: Sequence[Sequence[bytes]], accuracy: Accuracy) -> list[np.ndarray]:
