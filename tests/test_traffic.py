@@ -388,6 +388,7 @@ def probed(tmp_path_factory: pytest.TempPathFactory) -> Probed:
             _HeldBack(go),
             connect_seconds=60.0,
             timeout_ms=15_000,
+            gate=True,  # as a station listening off loopback has it
         )
         for name in PARTIES
     ]

@@ -49,6 +49,7 @@ class _Launch:
     connect_seconds: float = 30.0
     timeout_ms: int = 120_000
     exchange: Exchange | None = None
+    gate: bool | None = None  # see Session
 
 
 def _party_main(launch: _Launch, results: multiprocessing.Queue) -> None:
@@ -71,6 +72,7 @@ def _party_main(launch: _Launch, results: multiprocessing.Queue) -> None:
             launch.accuracy,
             connect_seconds=launch.connect_seconds,
             timeout_ms=launch.timeout_ms,
+            gate=launch.gate,
         )
         try:
             if launch.exchange is not None:
