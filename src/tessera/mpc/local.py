@@ -78,6 +78,7 @@ def _party_main(launch: _Launch, results: multiprocessing.Queue) -> None:
             if launch.exchange is not None:
                 mine = launch.exchange(launch.me, session, mine)
             shares = session.run(launch.function, launch.layout, mine)
+            session.settle()
         finally:
             session.close()
         results.put((launch.me, "ok", (shares, metadata)))

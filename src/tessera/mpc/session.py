@@ -13,6 +13,7 @@ import ipaddress
 import json
 import os
 import struct
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -212,6 +213,14 @@ class Session:
     def receive(self, party: str) -> bytes:
         """The next message from one party."""
         return self.link.recv(self.names.index(party))
+
+    def settle(self, linger: float = 0.5) -> None:
+        """After a successful run: wait until every party has finished, then a moment more.
+        A party's exit ends its connections, and brpc aborts a peer whose call is still
+        under way on one (CHECK 'error_code is 0'): the rare "stopped unexpectedly (exit
+        code 255)" of a party in busy test runs."""
+        self.link.barrier()
+        time.sleep(linger)
 
     def close(self) -> None:
         self.link.stop_link()
