@@ -13,7 +13,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tessera.schema.identifiers import NICKNAMES, SURNAME_PARTICLES, split_surname
+from tessera.schema.identifiers import (
+    NICKNAMES,
+    STREET_ABBREVIATIONS,
+    SURNAME_PARTICLES,
+    split_surname,
+)
 from tessera.synth import names
 from tessera.synth.identities import (
     COLUMNS,
@@ -331,7 +336,7 @@ def _normalise(df: pd.DataFrame) -> pd.DataFrame:
     for c in ("given_name", "surname"):
         out[c] = out[c].str.upper()
     out["postcode"] = out["postcode"].str.replace(" ", "").str.upper()
-    by_length = sorted(names.STREET_ABBREVIATIONS, key=lambda a: -len(a[1]))  # "pln." != "ln."
+    by_length = sorted(STREET_ABBREVIATIONS, key=lambda a: -len(a[1]))  # "pln." != "ln."
     for full, short in by_length:
         out["street"] = out["street"].str.replace(re.escape(short) + "$", full, regex=True)
     reordered = out["surname"].str.fullmatch(r"[^,]+, [^,]+")

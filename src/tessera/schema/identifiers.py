@@ -162,3 +162,13 @@ def split_surname(surname: str) -> tuple[str, str]:
                 break
         else:
             return " ".join(found), rest
+
+
+# Abbreviations clerks use for street suffixes ("Kerkstr." for Kerkstraat).
+STREET_ABBREVIATIONS: Final = (
+    ("straat", "str."),
+    ("laan", "ln."),
+    ("plein", "pln."),
+    ("gracht", "gr."),
+    ("singel", "sngl."),
+)

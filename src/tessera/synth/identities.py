@@ -23,6 +23,7 @@ from tessera.schema.identifiers import (
     IDENTIFIER_COLUMNS,
     NICKNAMES,
     PHONETIC_VARIANTS,
+    STREET_ABBREVIATIONS,
     split_surname,
 )
 from tessera.synth import names
@@ -647,7 +648,7 @@ def _apply_moved(
         cols[field][sel] = address[field]
 
 
-_ABBREVIATION_PATTERN: Final = "(?:" + "|".join(s for s, _ in names.STREET_ABBREVIATIONS) + ")$"
+_ABBREVIATION_PATTERN: Final = "(?:" + "|".join(s for s, _ in STREET_ABBREVIATIONS) + ")$"
 
 
 def _apply_formatting(cols: dict[str, np.ndarray], rng: np.random.Generator, rate: float) -> None:
@@ -691,7 +692,7 @@ def _apply_formatting(cols: dict[str, np.ndarray], rng: np.random.Generator, rat
     _put("postcode", choice == 2, postcode.str.replace(" ", "", regex=False))
     _put("postcode", choice == 3, postcode.str.replace(" ", "", regex=False).str.lower())
     abbreviated = street
-    for full, short in names.STREET_ABBREVIATIONS:
+    for full, short in STREET_ABBREVIATIONS:
         abbreviated = abbreviated.str.replace(f"{full}$", short, regex=True)
     _put("street", choice == 4, abbreviated)
     for j in np.flatnonzero(choice == 5):

@@ -510,13 +510,3 @@ def street_table() -> tuple[np.ndarray, np.ndarray]:
             weights[name] = weights.get(name, 0.0) + rw * sw / 100
     p = np.array(list(weights.values()))
     return np.array(list(weights), dtype=object), p / p.sum()
-
-
-# Abbreviations clerks use for street suffixes ("Kerkstr." for Kerkstraat).
-STREET_ABBREVIATIONS: Final = (
-    ("straat", "str."),
-    ("laan", "ln."),
-    ("plein", "pln."),
-    ("gracht", "gr."),
-    ("singel", "sngl."),
-)
