@@ -19,15 +19,13 @@ makes its key missing, and a missing key gets a random tag, which matches nothin
 
 from __future__ import annotations
 
-import hashlib
-import os
 from collections.abc import Callable, Mapping
 from typing import Final
 
 import numpy as np
 import pandas as pd
 
-TAG_BYTES: Final = 16
+from tessera.mpc.join import TAG_BYTES, keyed_tags
 
 
 def _text(frame: pd.DataFrame, column: str) -> pd.Series:
@@ -68,17 +66,11 @@ def key_values(normalised: pd.DataFrame) -> pd.DataFrame:
 def tags(values: pd.DataFrame, key: bytes) -> np.ndarray:
     """Keyed tags (records x keys x 16 bytes). The key's name is hashed along, so equal
     values of different keys never share a tag; missing values get random tags."""
-    if len(key) < 16:
-        raise ValueError("the blocking key must be at least 16 bytes")
-    out = np.frombuffer(os.urandom(values.size * TAG_BYTES), np.uint8).copy()
-    out = out.reshape(len(values), values.shape[1], TAG_BYTES)
-    for k, name in enumerate(values.columns):
-        column = values[name]
-        for i in np.flatnonzero(column.notna().to_numpy()):
-            message = f"{name}\x00{column.iat[i]}".encode()
-            digest = hashlib.blake2b(message, key=key, digest_size=TAG_BYTES).digest()
-            out[i, k] = np.frombuffer(digest, np.uint8)
-    return out
+    columns = [
+        keyed_tags(key, [None if pd.isna(v) else f"{name}\x00{v}" for v in values[name]])
+        for name in values.columns
+    ]
+    return np.stack(columns, axis=1) if columns else np.zeros((len(values), 0, TAG_BYTES), np.uint8)
 
 
 def candidate_pairs(left: np.ndarray, right: np.ndarray) -> np.ndarray:

@@ -189,10 +189,20 @@ def tags(key: bytes, pseudonyms: np.ndarray, party: str) -> np.ndarray:
     if len(pd.unique(present)) != len(present):
         count = len(present) - len(pd.unique(present))
         raise ValueError(f"{party}'s join column repeats {count} value(s): each patient once")
-    out = _random_tags(len(pseudonyms))
-    for i in np.flatnonzero(~missing):
-        digest = hashlib.blake2b(str(pseudonyms[i]).encode(), key=key, digest_size=TAG_BYTES)
-        out[i] = np.frombuffer(digest.digest(), np.uint8)
+    texts = [None if gone else str(v) for v, gone in zip(pseudonyms, missing, strict=True)]
+    return keyed_tags(key, texts)
+
+
+def keyed_tags(key: bytes, texts: Sequence[str | None]) -> np.ndarray:
+    """Keyed BLAKE2b hashes of the texts (count x 16 bytes), opaque to whoever lacks the key;
+    a missing text (None) gets random bytes, which match nothing."""
+    if len(key) < 16:
+        raise ValueError("a tag key must be at least 16 bytes")
+    out = _random_tags(len(texts))
+    for i, text in enumerate(texts):
+        if text is not None:
+            digest = hashlib.blake2b(text.encode(), key=key, digest_size=TAG_BYTES).digest()
+            out[i] = np.frombuffer(digest, np.uint8)
     return out
 
 
