@@ -16,11 +16,30 @@ from tessera.mpc.session import Accuracy
 
 
 class Mailboxes:
-    """Ordered messages between named parties, as `Session.send`/`receive` carry them."""
+    """Ordered messages between named parties, as `Session.send`/`receive` carry them, and
+    MPC steps as `Session.run_for` runs them (here on SPU's simulator, once all are in)."""
 
-    def __init__(self, parties: tuple[str, ...]):
+    def __init__(self, parties: tuple[str, ...], accuracy: Accuracy = Accuracy()):
         self.boxes = {(a, b): queue.Queue() for a in parties for b in parties if a != b}
         self.sent: dict[str, list[bytes]] = {party: [] for party in parties}
+        self.config = accuracy.runtime_config("test")
+        self.inputs: dict[str, np.ndarray] = {}
+        self.lock = threading.Lock()
+        self.barrier = threading.Barrier(len(parties), timeout=120)
+
+    def run_for(self, me: str, recipient: str, function, layout, mine) -> list | None:
+        with self.lock:
+            self.inputs.update(mine)
+        self.barrier.wait()  # every party's inputs are in
+        result = None
+        if me == recipient:
+            simulator = simulation.Simulator(3, self.config)
+            outputs = simulation.sim_jax(simulator, function)(*(self.inputs[n] for n, _ in layout))
+            result = [np.asarray(o) for o in (outputs if isinstance(outputs, tuple | list)
+                                              else (outputs,))]  # fmt: skip
+            self.inputs.clear()
+        self.barrier.wait()  # nobody starts the next step before this one is done
+        return result
 
     def peers(self, me: str) -> _Peers:
         return _Peers(self, me)
@@ -36,6 +55,9 @@ class _Peers:
 
     def receive(self, party: str) -> bytes:
         return self.mailboxes.boxes[(party, self.me)].get(timeout=60)
+
+    def run_for(self, recipient: str, function, layout, mine) -> list | None:
+        return self.mailboxes.run_for(self.me, recipient, function, layout, mine)
 
 
 def exchange_all(world: tuple[str, ...], run) -> tuple[dict[str, dict], dict[str, list[bytes]]]:

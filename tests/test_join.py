@@ -65,8 +65,9 @@ def test_alignment_equals_a_left_join(accuracy):
 def test_what_each_party_receives():
     registry, gp, values = cohorts()
     inputs, sent = aligned_inputs(registry, gp, values)
-    # the GP received one message: the key and the registry's row count
-    assert len(sent["registry"]) == 2 and len(sent["helper"]) == 1 and len(sent["gp"]) == 2
+    # the GP received one message: the key and the registry's row count; the helper got
+    # tags from both, then the GP's mask seed
+    assert len(sent["registry"]) == 2 and len(sent["helper"]) == 1 and len(sent["gp"]) == 3
     key_message = join.unpack(sent["registry"][0])
     assert set(key_message) == {"key", "rows"} and key_message["rows"][0] == len(registry)
     # the registry's picks are masked: none of the GP's encoded values appears among them

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from tessera.analyses.where import Filter
+from tessera.linkage.protocol import ByIdentifiers
 from tessera.mpc import join as alignment
 from tessera.sources.readers import read_file
 
@@ -32,15 +33,22 @@ RANKED_ROWS = 2**21  # row numbers and ranks share a sort key: each must stay be
 @dataclass(frozen=True, eq=False)  # hashed by identity: JAX hashes what it compiles
 class Plan:
     """Public description of a vertical analysis. The first party is the anchor: the joined
-    table has its rows (a patient counts when every party holds them)."""
+    table has its rows (a patient counts when every party holds them). Rows are matched on
+    the `join` column, or with `link` by private record linkage of the identifiers."""
 
     parties: tuple[str, ...]
-    join: str
+    join: str | None
     owners: Mapping[str, str]  # column -> data party holding it
     numeric: tuple[str, ...] = ()
     categorical: tuple[str, ...] = ()
     order_by: str | None = None  # its holder adds its ranks, by which `in_order` sorts
     where: Filter | None = None  # which joined patients count
+    link: ByIdentifiers | None = None
+    row_numbers: bool = False  # each party adds "row:PARTY", its row numbers (evaluation)
+
+    @property
+    def matching(self) -> alignment.Matching:
+        return self.link or alignment.ByPseudonym()
 
     @cached_property
     def _local_comparisons(self) -> dict[int, str]:
@@ -53,9 +61,12 @@ class Plan:
         and the ranks of the `order_by` column ("rank:NAME")."""
         local = (f"where:{i}" for i in self._local_comparisons)
         rank = (f"rank:{self.order_by}",) if self.order_by else ()
-        return (*self.numeric, *self.categorical, *local, *rank)
+        rows = tuple(f"row:{party}" for party in self.parties) if self.row_numbers else ()
+        return (*self.numeric, *self.categorical, *local, *rank, *rows)
 
     def owner(self, column: str) -> str:
+        if column.startswith("row:"):
+            return column.removeprefix("row:")
         if column.startswith("where:"):
             return self._local_comparisons[int(column.removeprefix("where:"))]
         return self.owners[column.removeprefix("rank:")]
@@ -70,10 +81,16 @@ class Plan:
         )
 
     def encode(self, party: str, frame: pd.DataFrame) -> tuple[dict[str, np.ndarray], dict]:
-        """This party's pseudonyms ("join") and encoded columns ("col:NAME"), and its
-        category labels (for the recipient only)."""
-        mine: dict[str, np.ndarray] = {"join": frame[self.join].to_numpy(dtype=object)}
-        labels = {}
+        """What this party matches on ("keys": pseudonyms, or identifiers to link), its
+        encoded columns ("col:NAME"), and its category labels (for the recipient only)."""
+        keys = self.link.prepare(frame) if self.link else frame[self.join].to_numpy(dtype=object)
+        mine: dict[str, np.ndarray] = {"keys": keys}
+        labels: dict[str, list] = {}
+        if self.row_numbers:
+            mine[f"col:row:{party}"] = np.arange(len(frame), dtype=float)[:, None]
+            if "record_id" not in frame.columns:
+                raise ValueError(f"revealing pairs needs a record_id column at {party}")
+            labels[f"row:{party}"] = frame["record_id"].astype(str).tolist()
         for column in self.numeric:
             if self.owners[column] == party:
                 values = pd.to_numeric(frame[column], errors="coerce").astype(float)
@@ -190,7 +207,9 @@ class PartyFiles:
         """This party's side of the alignment (`tessera.mpc.join`): its MPC inputs."""
         columns = {k.removeprefix("col:"): v for k, v in mine.items() if k.startswith("col:")}
         pairs = self.plan.pairs(self.world)
-        return alignment.align(peers, party, pairs, mine.get("join"), columns, self.fraction_bits)
+        return alignment.align(
+            peers, party, pairs, mine.get("keys"), columns, self.fraction_bits, self.plan.matching
+        )
 
 
 def column_names(path: str | Path) -> list[str]:
@@ -208,7 +227,7 @@ def plaintext(plan: Plan, frames: Mapping[str, pd.DataFrame], statistic: Statist
     pseudonyms, columns, labels = {}, {}, {}
     for party in plan.parties:
         mine, own_labels = plan.encode(party, frames[party])
-        pseudonyms[party] = mine.pop("join")
+        pseudonyms[party] = mine.pop("keys")
         columns[party] = {k.removeprefix("col:"): v for k, v in mine.items()}
         labels.update(own_labels)
     table, weight = alignment.left_join(plan.parties[0], pseudonyms, columns)
@@ -220,22 +239,28 @@ def plaintext(plan: Plan, frames: Mapping[str, pd.DataFrame], statistic: Statist
 
 def plan_for_files(
     paths: Mapping[str, str],
-    join: str,
+    join: str | None,
     numeric: tuple[str, ...] = (),
     categorical: tuple[str, ...] = (),
     order_by: str | None = None,
     where: str | None = None,
+    link: Mapping[str, object] | None = None,
+    row_numbers: bool = False,
 ) -> Plan:
     """Resolve each column to the one party whose file holds it (schemas only, no rows).
 
-    The first party anchors the join. With `order_by`, the column's holder also sends its
-    ranks, for analyses that sort by it (`in_order`). `where` filters the joined patients
-    (`tessera.analyses.where`).
+    The first party anchors the join: on the `join` column, or, given `link` (the fields
+    and threshold of `ByIdentifiers.for_columns`), by private record linkage. With
+    `order_by`, the column's holder also sends its ranks, for analyses that sort by it
+    (`in_order`). `where` filters the joined patients (`tessera.analyses.where`).
     """
     if len(paths) < 2:
         raise ValueError("a vertical analysis needs at least two parties: --party NAME=PATH")
+    if (join is None) == (link is None):
+        raise ValueError("match the parties' rows with either --join COLUMN or --link identifiers")
     names = {party: column_names(path) for party, path in paths.items()}
-    lacking = [party for party, columns in names.items() if join not in columns]
+    linkage = ByIdentifiers.for_columns(names, **link) if link is not None else None
+    lacking = [party for party, columns in names.items() if join and join not in columns]
     if lacking:
         raise ValueError(f"join column {join!r} is missing at {', '.join(lacking)}")
     condition = Filter.parse(where) if where else None
@@ -256,7 +281,8 @@ def plan_for_files(
                 if column in categorical:
                     raise ValueError(f"--where compares {column!r} across parties: not numeric")
                 numeric = numeric if column in numeric else (*numeric, column)
-    return Plan(tuple(paths), join, owners, tuple(numeric), tuple(categorical), order_by, condition)
+    return Plan(tuple(paths), join, owners, tuple(numeric), tuple(categorical), order_by,
+                condition, linkage, row_numbers)  # fmt: skip
 
 
 def run_vertical(

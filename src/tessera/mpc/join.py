@@ -38,7 +38,7 @@ import io
 import json
 import os
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -53,11 +53,20 @@ LIMIT_BITS = 61  # |value| * 2^fraction_bits must stay below 2^61
 
 
 class Peers(Protocol):
-    """Authenticated, ordered messages to and from the other parties of the session."""
+    """Authenticated, ordered messages to and from the other parties of the session, and
+    MPC on their secret inputs with the outputs opened to one party only."""
 
     def send(self, party: str, data: bytes) -> None: ...
 
     def receive(self, party: str) -> bytes: ...
+
+    def run_for(
+        self,
+        recipient: str,
+        function: Callable[..., object],
+        layout: Sequence[tuple[str, str]],
+        mine: Mapping[str, np.ndarray],
+    ) -> list[np.ndarray] | None: ...
 
 
 @dataclass(frozen=True)
@@ -67,6 +76,44 @@ class Pairing:
     anchor: str
     member: str
     matcher: str
+
+
+class Matching(Protocol):
+    """How the matcher learns which member row (if any) goes with each anchor row, from
+    what the anchor and the member derive from their `keys` under their shared key."""
+
+    def anchor(self, peers: Peers, pair: Pairing, key: bytes, keys: object) -> None:
+        """The anchor's side; `keys` are in its random row order."""
+
+    def member(
+        self, peers: Peers, pair: Pairing, key: bytes, keys: object, order: np.ndarray
+    ) -> None:
+        """The member's side; row `order[p]` of its own is at shuffled position p (a
+        position beyond its own rows is a dummy)."""
+
+    def matcher(self, peers: Peers, pair: Pairing) -> np.ndarray:
+        """The member's shuffled position for each anchor row, -1 where none matched."""
+
+
+@dataclass(frozen=True)
+class ByPseudonym:
+    """Exact matching on a pseudonym both parties hold: keyed tags the matcher compares."""
+
+    def anchor(self, peers: Peers, pair: Pairing, key: bytes, keys: object) -> None:
+        peers.send(pair.matcher, pack({"tags": tags(key, keys, pair.anchor)}))
+
+    def member(
+        self, peers: Peers, pair: Pairing, key: bytes, keys: object, order: np.ndarray
+    ) -> None:
+        own = tags(key, keys, pair.member)
+        padded = np.concatenate([own, random_tags(len(order) - len(own))])
+        peers.send(pair.matcher, pack({"tags": padded[order]}))
+
+    def matcher(self, peers: Peers, pair: Pairing) -> np.ndarray:
+        anchor_tags = unpack(peers.receive(pair.anchor))["tags"]
+        member_tags = unpack(peers.receive(pair.member))["tags"]
+        where = {tag.tobytes(): i for i, tag in enumerate(member_tags)}
+        return np.array([where.get(tag.tobytes(), -1) for tag in anchor_tags], dtype=np.int64)
 
 
 def pairings(data_parties: Sequence[str], world: Sequence[str]) -> tuple[Pairing, ...]:
@@ -102,36 +149,40 @@ def align(
     peers: Peers,
     me: str,
     pairs: Sequence[Pairing],
-    pseudonyms: np.ndarray | None,
+    keys: object,
     columns: Mapping[str, np.ndarray],
     fraction_bits: int,
+    matching: Matching = ByPseudonym(),
 ) -> dict[str, np.ndarray]:
     """Run this party's side of every pairing; return its MPC inputs (see `layout`).
 
-    `pseudonyms` and `columns` (rows x width floats) are this party's own; the anchor's
-    columns come back in its random row order, the members' leave only masked.
+    `keys` (pseudonyms, or what `matching` compares) and `columns` (rows x width floats)
+    are this party's own; the anchor's columns come back in its random row order, the
+    members' leave only masked.
     """
     inputs: dict[str, np.ndarray] = {}
     anchor = pairs[0].anchor if pairs else me
     if me == anchor:
-        order = _random_permutation(len(pseudonyms))
-        pseudonyms = pseudonyms[order]
+        order = random_permutation(len(keys))
+        keys = keys.iloc[order].reset_index(drop=True) if hasattr(keys, "iloc") else keys[order]
         inputs.update({f"col:{name}": values[order] for name, values in columns.items()})
     for pair in pairs:
         if me == pair.anchor:
-            inputs.update(_as_anchor(peers, pair, pseudonyms))
+            inputs.update(_as_anchor(peers, pair, keys, matching))
         elif me == pair.member:
-            _as_member(peers, pair, pseudonyms, columns, fraction_bits)
+            _as_member(peers, pair, keys, columns, fraction_bits, matching)
         elif me == pair.matcher:
-            inputs.update(_as_matcher(peers, pair))
+            inputs.update(_as_matcher(peers, pair, matching))
     return inputs
 
 
-def _as_anchor(peers: Peers, pair: Pairing, pseudonyms: np.ndarray) -> dict[str, np.ndarray]:
+def _as_anchor(
+    peers: Peers, pair: Pairing, keys: object, matching: Matching
+) -> dict[str, np.ndarray]:
     key = secrets.token_bytes(32)
     peers.send(pair.member, pack({"key": np.frombuffer(key, np.uint8),
-                                  "rows": np.array([len(pseudonyms)])}))  # fmt: skip
-    peers.send(pair.matcher, pack({"tags": tags(key, pseudonyms, pair.anchor)}))
+                                  "rows": np.array([len(keys)])}))  # fmt: skip
+    matching.anchor(peers, pair, key, keys)
     positions = unpack(peers.receive(pair.matcher))["positions"]
     masked = unpack(peers.receive(pair.member))
     return {f"aligned:{name}": values[positions].view(np.int64) for name, values in masked.items()}
@@ -140,19 +191,19 @@ def _as_anchor(peers: Peers, pair: Pairing, pseudonyms: np.ndarray) -> dict[str,
 def _as_member(
     peers: Peers,
     pair: Pairing,
-    pseudonyms: np.ndarray,
+    keys: object,
     columns: Mapping[str, np.ndarray],
     fraction_bits: int,
+    matching: Matching,
 ) -> None:
     hello = unpack(peers.receive(pair.anchor))
     key, rows = hello["key"].tobytes(), int(hello["rows"][0])
-    size = max(len(pseudonyms), rows)  # enough unmatched rows for every anchor row
-    order = _random_permutation(size)  # shuffled position -> own row (>= own count: dummy)
-    padded = np.concatenate([tags(key, pseudonyms, pair.member),
-                             _random_tags(size - len(pseudonyms))])  # fmt: skip
+    size = max(len(keys), rows)  # enough unmatched rows for every anchor row
+    order = random_permutation(size)  # shuffled position -> own row (>= own count: dummy)
+    matching.member(peers, pair, key, keys, order)
     seed = secrets.token_bytes(32)
     widths = {name: values.shape[1] for name, values in columns.items()}
-    peers.send(pair.matcher, pack({"tags": padded[order], "seed": np.frombuffer(seed, np.uint8),
+    peers.send(pair.matcher, pack({"seed": np.frombuffer(seed, np.uint8), "rows": np.array([size]),
                                    "widths": _json(widths)}))  # fmt: skip
     masked = {}
     for name, values in columns.items():
@@ -163,20 +214,18 @@ def _as_member(
     peers.send(pair.anchor, pack(masked))
 
 
-def _as_matcher(peers: Peers, pair: Pairing) -> dict[str, np.ndarray]:
-    anchor_tags = unpack(peers.receive(pair.anchor))["tags"]
+def _as_matcher(peers: Peers, pair: Pairing, matching: Matching) -> dict[str, np.ndarray]:
+    positions = matching.matcher(peers, pair).astype(np.int64)
     offer = unpack(peers.receive(pair.member))
-    member_tags, seed = offer["tags"], offer["seed"].tobytes()
+    seed, size = offer["seed"].tobytes(), int(offer["rows"][0])
     widths = json.loads(offer["widths"].tobytes())
-    where = {tag.tobytes(): i for i, tag in enumerate(member_tags)}
-    positions = np.array([where.get(tag.tobytes(), -1) for tag in anchor_tags], dtype=np.int64)
     matched = positions >= 0
-    free = np.setdiff1d(np.arange(len(member_tags)), positions[matched])
-    positions[~matched] = free[_random_permutation(len(free))][: int((~matched).sum())]
+    free = np.setdiff1d(np.arange(size), positions[matched])
+    positions[~matched] = free[random_permutation(len(free))][: int((~matched).sum())]
     peers.send(pair.anchor, pack({"positions": positions}))
     inputs = {f"matched:{pair.member}": matched.astype(np.float64)}
     for name, width in widths.items():
-        unmask = (np.uint64(0) - mask(seed, name, (len(member_tags), width)))[positions]
+        unmask = (np.uint64(0) - mask(seed, name, (size, width)))[positions]
         inputs[f"unmask:{name}"] = unmask.view(np.int64)
     return inputs
 
@@ -198,7 +247,7 @@ def keyed_tags(key: bytes, texts: Sequence[str | None]) -> np.ndarray:
     a missing text (None) gets random bytes, which match nothing."""
     if len(key) < 16:
         raise ValueError("a tag key must be at least 16 bytes")
-    out = _random_tags(len(texts))
+    out = random_tags(len(texts))
     for i, text in enumerate(texts):
         if text is not None:
             digest = hashlib.blake2b(text.encode(), key=key, digest_size=TAG_BYTES).digest()
@@ -234,12 +283,12 @@ def unmasked(aligned, unmask, ring_bits: int = 64):
     return jax.lax.bitcast_convert_type(total - jnp.int64(OFFSET), jnp.float64)
 
 
-def _random_permutation(size: int) -> np.ndarray:
+def random_permutation(size: int) -> np.ndarray:
     """A uniformly random permutation from the operating system's CSPRNG."""
     return np.argsort(np.frombuffer(os.urandom(8 * size), dtype=np.uint64), kind="stable")
 
 
-def _random_tags(count: int) -> np.ndarray:
+def random_tags(count: int) -> np.ndarray:
     return np.frombuffer(os.urandom(TAG_BYTES * count), np.uint8).reshape(count, TAG_BYTES).copy()
 
 

@@ -206,6 +206,26 @@ class Session:
                 self.link.send(rank, _encode(share))
         return shares[self.rank]
 
+    def run_for(
+        self,
+        recipient: str,
+        function: Callable[..., object],
+        layout: Sequence[tuple[str, str]],
+        mine: Mapping[str, np.ndarray],
+    ) -> list[np.ndarray] | None:
+        """`run`, with the outputs opened to `recipient` alone (the others get None): a
+        step inside a protocol whose result only one party may see."""
+        shares = self.run(function, layout, mine)
+        if self.me != recipient:
+            for share in shares:
+                self.send(recipient, share)
+            return None
+        ranks = [
+            shares if rank == self.rank else [self.link.recv(rank) for _ in shares]
+            for rank in range(WORLD_SIZE)
+        ]
+        return _combine(self.io, ranks)
+
     def send(self, party: str, data: bytes) -> None:
         """A message to one party over this session's TLS link (in order, per peer)."""
         self.link.send(self.names.index(party), data)
@@ -240,7 +260,10 @@ def reconstruct(shares_by_rank: Sequence[Sequence[bytes]], accuracy: Accuracy) -
     """The recipient's side of `Session.run`: combine the parties' output shares."""
     if len(shares_by_rank) != WORLD_SIZE:
         raise ValueError(f"need the output shares of all {WORLD_SIZE} parties")
-    io = spu_api.Io(WORLD_SIZE, accuracy.runtime_config("reconstruct"))
+    return _combine(spu_api.Io(WORLD_SIZE, accuracy.runtime_config("reconstruct")), shares_by_rank)
+
+
+def _combine(io: spu_api.Io, shares_by_rank: Sequence[Sequence[bytes]]) -> list[np.ndarray]:
     return [
         np.asarray(io.reconstruct([_decode(s) for s in output]))
         for output in zip(*shares_by_rank, strict=True)
