@@ -19,10 +19,10 @@ class Mailboxes:
     """Ordered messages between named parties, as `Session.send`/`receive` carry them, and
     MPC steps as `Session.run_for` runs them (here on SPU's simulator, once all are in)."""
 
-    def __init__(self, parties: tuple[str, ...], accuracy: Accuracy = Accuracy()):
+    def __init__(self, parties: tuple[str, ...], accuracy: Accuracy | None = None):
         self.boxes = {(a, b): queue.Queue() for a in parties for b in parties if a != b}
         self.sent: dict[str, list[bytes]] = {party: [] for party in parties}
-        self.config = accuracy.runtime_config("test")
+        self.config = (accuracy or Accuracy()).runtime_config("test")
         self.inputs: dict[str, np.ndarray] = {}
         self.lock = threading.Lock()
         self.barrier = threading.Barrier(len(parties), timeout=120)

@@ -171,7 +171,24 @@ PartyOption = Annotated[
 HelperOption = Annotated[
     bool, typer.Option("--helper", help="Add a third compute party that holds no data.")
 ]
-JoinOption = Annotated[str, typer.Option(help="Column holding the shared pseudonym.")]
+JoinOption = Annotated[str | None, typer.Option(help="Column holding the shared pseudonym.")]
+LinkOption = Annotated[
+    str | None,
+    typer.Option(
+        help="'identifiers': link the parties' records privately on their names, dates of "
+        "birth and addresses, in place of --join."
+    ),
+]
+FieldsOption = Annotated[
+    str | None,
+    typer.Option(
+        help="With --link: identifier columns to compare, comma-separated (default: every "
+        "identifier column all parties hold)."
+    ),
+]
+ThresholdOption = Annotated[
+    float | None, typer.Option(help="With --link: the score a linked pair needs (default 3).")
+]
 FormatOption = Annotated[Format, typer.Option("--format", help="table or json.")]
 AccuracyOption = Annotated[str, typer.Option(help="fast or precise (fixed-point setting).")]
 TimeOption = Annotated[str, typer.Option(help="Follow-up time column.")]
@@ -206,10 +223,22 @@ def _columns(text: str, option: str) -> tuple[str, ...]:
     return names
 
 
+def _match(join: str | None, link: str | None, fields: str | None, threshold: float | None) -> dict:
+    """How the parties' rows are matched: on a pseudonym column, or by record linkage."""
+    if link not in (None, "identifiers"):
+        raise ValueError(f"--link {link!r}: the only way to link is --link identifiers")
+    if link is None and (fields is not None or threshold is not None):
+        raise ValueError("--fields and --threshold go with --link identifiers")
+    if link is None:
+        return {"join": join}
+    chosen = _columns(fields, "--fields") if fields is not None else None
+    return {"join": join, "link": {"fields": chosen, "threshold": threshold}}
+
+
 def _secure(
     what: str,
     party: list[str],
-    join: str,
+    match: dict,
     statistic,
     helper: bool,
     accuracy: str,
@@ -223,7 +252,8 @@ def _secure(
     from tessera.analyses.vertical import plan_for_files, run_vertical
 
     paths = _parties(party)
-    plan = plan_for_files(paths, join, numeric, categorical, order_by, where)
+    plan = plan_for_files(paths, numeric=numeric, categorical=categorical, order_by=order_by,
+                          where=where, **match)  # fmt: skip
     with err.status(f"running the secure {what} among the parties"):
         return run_vertical(plan, paths, statistic, helper, accuracy, **options)
 
@@ -239,24 +269,52 @@ def _finish(result, format: Format, plot: Path | None) -> None:
     _emit(result.to_dict(), format, str(result))
 
 
+@local.command("link")
+def local_link(
+    party: PartyOption,
+    fields: FieldsOption = None,
+    threshold: ThresholdOption = None,
+    reveal_pairs: Annotated[
+        bool,
+        typer.Option(
+            "--reveal-pairs", help="For evaluation only: also print the linked record ids."
+        ),
+    ] = False,
+    format: FormatOption = Format.table,
+) -> None:
+    """Link the parties' records on their identifiers, privately; print how many matched."""
+    from tessera.analyses.link import run_link
+
+    with user_errors():
+        paths = _parties(party)
+        chosen = _columns(fields, "--fields") if fields is not None else None
+        with err.status("linking the parties' records privately"):
+            result = run_link(paths, chosen, threshold, reveal_pairs)
+    _emit(result.to_dict(), format, str(result))
+
+
 @local.command("crosstab")
 def local_crosstab(
     party: PartyOption,
-    join: JoinOption,
     rows: Annotated[str, typer.Option(help="Categorical column for the rows.")],
     cols: Annotated[str, typer.Option(help="Categorical column for the columns.")],
     min_cell: MinCellOption = 10,
     where: WhereOption = None,
     helper: HelperOption = False,
     accuracy: AccuracyOption = "fast",
+    join: JoinOption = None,
+    link: LinkOption = None,
+    fields: FieldsOption = None,
+    threshold: ThresholdOption = None,
     format: FormatOption = Format.table,
 ) -> None:
     """Count patients by two categorical columns that may sit at different parties."""
     from tessera.analyses import crosstab
 
     with user_errors():
+        match = _match(join, link, fields, threshold)
         (counts,), labels = _secure(
-            "cross-table", party, join, crosstab.statistic, helper, accuracy, where=where,
+            "cross-table", party, match, crosstab.statistic, helper, accuracy, where=where,
             categorical=(rows, cols), rows=rows, cols=cols, min_cell=min_cell,
         )  # fmt: skip
     cells = crosstab.records(counts, labels[rows], labels[cols])
@@ -267,7 +325,6 @@ def local_crosstab(
 @local.command("describe")
 def local_describe(
     party: PartyOption,
-    join: JoinOption,
     columns: Annotated[str, typer.Option(help="Numeric columns, comma-separated.")],
     min_count: Annotated[
         int, typer.Option(min=0, help="Release nothing about a column counted on fewer.")
@@ -275,15 +332,20 @@ def local_describe(
     where: WhereOption = None,
     helper: HelperOption = False,
     accuracy: AccuracyOption = "fast",
+    join: JoinOption = None,
+    link: LinkOption = None,
+    fields: FieldsOption = None,
+    threshold: ThresholdOption = None,
     format: FormatOption = Format.table,
 ) -> None:
     """Count, mean, standard deviation and quartiles of numeric columns (joined patients)."""
     from tessera.analyses import describe
 
     with user_errors():
+        match = _match(join, link, fields, threshold)
         names = _columns(columns, "--columns")
         (result,), _ = _secure(
-            "description", party, join, describe.statistic, helper, accuracy, where=where,
+            "description", party, match, describe.statistic, helper, accuracy, where=where,
             numeric=names, columns=names, min_count=min_count,
         )  # fmt: skip
     summary = describe.records(result, names)
@@ -302,22 +364,26 @@ def _figure(value: float) -> str:
 @local.command("histogram")
 def local_histogram(
     party: PartyOption,
-    join: JoinOption,
     column: Annotated[str, typer.Option(help="Numeric column.")],
     edges: Annotated[str, typer.Option(help="Bin edges, increasing, comma-separated.")],
     min_cell: MinCellOption = 10,
     where: WhereOption = None,
     helper: HelperOption = False,
     accuracy: AccuracyOption = "fast",
+    join: JoinOption = None,
+    link: LinkOption = None,
+    fields: FieldsOption = None,
+    threshold: ThresholdOption = None,
     format: FormatOption = Format.table,
 ) -> None:
     """Counts of a numeric column in public bins [lower, upper); the last bin is closed."""
     from tessera.analyses import describe
 
     with user_errors():
+        match = _match(join, link, fields, threshold)
         bounds = _edges(edges)
         (counts,), _ = _secure(
-            "histogram", party, join, describe.histogram, helper, accuracy, where=where,
+            "histogram", party, match, describe.histogram, helper, accuracy, where=where,
             numeric=(column,), column=column, edges=bounds, min_cell=min_cell,
         )  # fmt: skip
     bins = describe.histogram_records(counts, bounds)
@@ -343,7 +409,6 @@ def _edges(text: str) -> tuple[float, ...]:
 @local.command("kaplan-meier")
 def local_kaplan_meier(
     party: PartyOption,
-    join: JoinOption,
     time: TimeOption,
     event: EventOption,
     by: Annotated[str | None, typer.Option(help="Group column; may sit at another party.")] = None,
@@ -351,6 +416,10 @@ def local_kaplan_meier(
     helper: HelperOption = False,
     accuracy: AccuracyOption = "fast",
     plot: PlotOption = None,
+    join: JoinOption = None,
+    link: LinkOption = None,
+    fields: FieldsOption = None,
+    threshold: ThresholdOption = None,
     format: FormatOption = Format.table,
 ) -> None:
     """Kaplan-Meier curves (with Greenwood limits) by group, and the log-rank test."""
@@ -358,8 +427,9 @@ def local_kaplan_meier(
     from tessera.analyses.results import KaplanMeierResult
 
     with user_errors():
+        match = _match(join, link, fields, threshold)
         outputs, labels = _secure(
-            "Kaplan-Meier", party, join, survival.statistic, helper, accuracy, where=where,
+            "Kaplan-Meier", party, match, survival.statistic, helper, accuracy, where=where,
             numeric=(time, event), categorical=(by,) if by else (), order_by=time,
             time=time, event=event, group=by,
         )  # fmt: skip
@@ -375,7 +445,6 @@ def local_kaplan_meier(
 @local.command("logistic")
 def local_logistic(
     party: PartyOption,
-    join: JoinOption,
     target: Annotated[str, typer.Option(help="Binary outcome column (0/1).")],
     features: Annotated[str, typer.Option(help="Numeric feature columns, comma-separated.")],
     l2: Annotated[float, typer.Option(min=0.0, help="L2 penalty on the coefficients.")] = 0.0,
@@ -384,6 +453,10 @@ def local_logistic(
     helper: HelperOption = False,
     accuracy: AccuracyOption = "fast",
     plot: PlotOption = None,
+    join: JoinOption = None,
+    link: LinkOption = None,
+    fields: FieldsOption = None,
+    threshold: ThresholdOption = None,
     format: FormatOption = Format.table,
 ) -> None:
     """Logistic regression (Newton's method) with standard errors, on the joined patients."""
@@ -391,9 +464,10 @@ def local_logistic(
     from tessera.analyses.results import RegressionResult
 
     with user_errors():
+        match = _match(join, link, fields, threshold)
         names = _columns(features, "--features")
         outputs, _ = _secure(
-            "logistic regression", party, join, logistic.statistic, helper, accuracy, where=where,
+            "logistic regression", party, match, logistic.statistic, helper, accuracy, where=where,
             numeric=(target, *names), target=target, features=names, iterations=iterations,
             l2=l2,
         )  # fmt: skip
@@ -404,7 +478,6 @@ def local_logistic(
 @local.command("cox")
 def local_cox(
     party: PartyOption,
-    join: JoinOption,
     time: TimeOption,
     event: EventOption,
     covariates: Annotated[str, typer.Option(help="Numeric covariates, comma-separated.")],
@@ -416,6 +489,10 @@ def local_cox(
         str, typer.Option(help="fast or precise; precise keeps small coefficients within 1e-3.")
     ] = "precise",
     plot: PlotOption = None,
+    join: JoinOption = None,
+    link: LinkOption = None,
+    fields: FieldsOption = None,
+    threshold: ThresholdOption = None,
     format: FormatOption = Format.table,
 ) -> None:
     """Cox proportional hazards with standard errors and log-likelihood."""
@@ -423,11 +500,12 @@ def local_cox(
     from tessera.analyses.results import RegressionResult
 
     with user_errors():
+        match = _match(join, link, fields, threshold)
         if ties not in ("efron", "breslow"):
             raise ValueError(f"--ties {ties!r}: use efron or breslow")
         names = _columns(covariates, "--covariates")
         outputs, _ = _secure(
-            "Cox model", party, join, cox.statistic, helper, accuracy, where=where,
+            "Cox model", party, match, cox.statistic, helper, accuracy, where=where,
             numeric=(time, event, *names), order_by=time, time=time, event=event,
             covariates=names, ties=ties, iterations=iterations,
         )  # fmt: skip

@@ -239,7 +239,7 @@ def plaintext(plan: Plan, frames: Mapping[str, pd.DataFrame], statistic: Statist
 
 def plan_for_files(
     paths: Mapping[str, str],
-    join: str | None,
+    join: str | None = None,
     numeric: tuple[str, ...] = (),
     categorical: tuple[str, ...] = (),
     order_by: str | None = None,

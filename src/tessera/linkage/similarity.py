@@ -83,12 +83,11 @@ def _house(frame: pd.DataFrame) -> pd.Series:
 # The identifier columns compared by default, by input column. Weights follow how much an
 # agreement says (a date of birth or a surname much more than sex); the neutral points sit
 # between the cosine of a typo (~0.7) and that of unrelated values (~0.1).
+_GIVEN_NAME: Final = _column("given_name_formal", "given_name")
 FIELDS: Final[Mapping[str, Field]] = {
-    "given_name": Field("given_name", _column("given_name_formal", "given_name"), _bigrams,
-                        32, 3.0, 0.5),  # fmt: skip
+    "given_name": Field("given_name", _GIVEN_NAME, _bigrams, 32, 3.0, 0.5),
     "surname": Field("surname", _column("surname_full"), _bigrams, 32, 4.0, 0.5),
-    "date_of_birth": Field("date_of_birth", _column("date_of_birth"), _date_tokens,
-                           32, 6.0, 0.75),  # fmt: skip
+    "date_of_birth": Field("date_of_birth", _column("date_of_birth"), _date_tokens, 32, 6.0, 0.75),
     "sex": Field("sex", _column("sex"), lambda t: [t], 2, 0.5, 0.5),
     "postcode": Field("postcode", _column("postcode"), _bigrams, 8, 2.0, 0.5),
     "house_number": Field("house_number", _house, lambda t: [t], 4, 1.0, 0.5),
@@ -169,4 +168,4 @@ def score(left: np.ndarray, right: np.ndarray) -> np.ndarray:
 
 def threshold(value: float) -> int:
     """A score threshold in the vectors' integer units."""
-    return int(round(value * SCALE**2))
+    return round(value * SCALE**2)
