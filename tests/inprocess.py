@@ -89,9 +89,11 @@ def simulate(
     statistic,
     accuracy: str = "fast",
     helper: bool = True,
+    sent: dict[str, list[bytes]] | None = None,
     **options,
 ):
-    """The statistic on the parties' frames, aligned and computed as in a real session."""
+    """The statistic on the parties' frames, aligned and computed as in a real session;
+    `sent`, if given, receives every message each party sent."""
     settings = Accuracy.preset(accuracy)
     world = (*plan.parties, "helper") if helper else tuple(plan.parties)
     files = PartyFiles(plan, {}, world, settings.fraction_bits)
@@ -101,8 +103,11 @@ def simulate(
         return files.exchange(name, peers, mine)
 
     inputs = {}
-    for mine in exchange_all(world, party)[0].values():
+    results, messages = exchange_all(world, party)
+    for mine in results.values():
         inputs.update(mine)
+    if sent is not None:
+        sent.update(messages)
     simulator = simulation.Simulator(3, settings.runtime_config("test"))
     ring_bits = 128 if settings.field == "FM128" else 64
     function = Vertical(plan, statistic, options, world, ring_bits)

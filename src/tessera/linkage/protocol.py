@@ -237,3 +237,30 @@ def assign(
         for k in winners:
             alive -= rivals_of[k]
     return sorted(kept)
+
+
+def reference(
+    left: pd.DataFrame, right: pd.DataFrame, linkage: ByIdentifiers, key: bytes
+) -> set[tuple[int, int]]:
+    """The plaintext meaning of the protocol, for tests and benchmarks: the (left row,
+    right row) pairs it links under this key, by the greedy assignment in the clear."""
+    mine, theirs = linkage.prepare(left), linkage.prepare(right)
+    candidates = blocking.candidate_pairs(
+        blocking.tags(blocking.key_values(mine), key),
+        blocking.tags(blocking.key_values(theirs), key),
+    )
+    scores = similarity.score(
+        similarity.vectors(mine, key, linkage._fields, "left")[candidates[:, 0]],
+        similarity.vectors(theirs, key, linkage._fields, "right")[candidates[:, 1]],
+    )
+    linked: set[tuple[int, int]] = set()
+    taken: tuple[set[int], set[int]] = (set(), set())
+    for k in np.lexsort((candidates[:, 1], candidates[:, 0], -scores)):
+        i, j = map(int, candidates[k])
+        if scores[k] < similarity.threshold(linkage.threshold):
+            break
+        if i not in taken[0] and j not in taken[1]:
+            linked.add((i, j))
+            taken[0].add(i)
+            taken[1].add(j)
+    return linked
