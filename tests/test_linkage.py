@@ -15,7 +15,7 @@ import tessera.mpc.join as join
 from tessera.analyses import link
 from tessera.analyses.vertical import Plan
 from tessera.cli import app
-from tessera.linkage import normalise
+from tessera.linkage import normalise, protocol
 from tessera.linkage.protocol import ByIdentifiers, assign, reference, rivals
 from tessera.synth import generate
 
@@ -54,6 +54,7 @@ def test_the_protocol_links_as_the_same_steps_in_the_clear(cohort, monkeypatch):
     registry, gp, truth = cohort
     key = bytes(range(32))
     monkeypatch.setattr(join.secrets, "token_bytes", lambda n: key[:n])  # the anchor's key
+    monkeypatch.setattr(protocol, "CHUNK", 700)  # the candidates go through MPC in parts
     pairs, matched, _ = linked(registry, gp)
     assert pairs == reference(registry, gp, ByIdentifiers(), key)
     assert matched == len(pairs)
