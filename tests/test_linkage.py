@@ -138,4 +138,5 @@ def test_link_among_processes_and_an_analysis_on_linked_records(tmp_path, cohort
     answer = json.loads(result.stdout)
     ids = {(registry.record_id[i], gp.record_id[j]) for i, j in truth}
     found = len({tuple(p) for p in answer["pairs"]} & ids)
-    assert answer["matched"] == len(answer["pairs"]) and found / len(ids) >= 0.98
+    assert answer["matched"] == len(answer["pairs"])
+    assert 2 * found / (len(answer["pairs"]) + len(ids)) >= 0.98  # F1 (the key is random)

@@ -36,6 +36,13 @@ def _given(frame: pd.DataFrame) -> pd.Series:
     return _text(frame, "given_name_formal").fillna(_text(frame, "given_name"))
 
 
+def _either_order(first: pd.Series, second: pd.Series) -> pd.Series:
+    """The two values joined smaller first: the same when a source swapped the columns."""
+    low = first.where(first <= second, second)
+    high = second.where(first <= second, first)
+    return low + "|" + high
+
+
 def _initial(values: pd.Series) -> pd.Series:
     return values.str.slice(0, 1)
 
@@ -54,7 +61,7 @@ KEYS: Final[Mapping[str, Callable[[pd.DataFrame], pd.Series]]] = {
         _text(f, "birth_year") + "|" + _text(f, "birth_day_month") + "|" + _initial(_given(f))
     ),
     "postcode+house": lambda f: _text(f, "postcode") + "|" + _text(f, "house_number"),
-    "surname+given": lambda f: _text(f, "surname") + "|" + _given(f),
+    "names in either order": lambda f: _either_order(_text(f, "surname"), _given(f)),
 }
 
 

@@ -98,19 +98,18 @@ FIELDS: Final[Mapping[str, Field]] = {
 
 
 def extra_field(name: str) -> Field:
-    """A column outside the identifier schema (e.g. a social security number): its folded
-    letters and digits, compared by bigrams with a moderate weight."""
-
-    def text(frame: pd.DataFrame) -> pd.Series:
-        raw = frame[name] if name in frame.columns else pd.Series(pd.NA, index=frame.index)
-        values = raw.astype("string").map(lambda v: None if pd.isna(v) else _compact(v))
-        return values.astype("string").replace("", pd.NA)
-
-    return Field(name, text, _bigrams, 8, 2.0, 0.5)
+    """A column outside the identifier schema (e.g. a social security number), already
+    folded to letters and digits (`compact`): compared by bigrams, with a moderate weight."""
+    return Field(name, _column(name), _bigrams, 8, 2.0, 0.5)
 
 
-def _compact(text: str) -> str:
-    return "".join(ch for ch in fold(str(text)) if ch.isalnum())
+def compact(values: pd.Series) -> pd.Series:
+    """Folded letters and digits only; missing where nothing is left."""
+    text = values.astype("string").map(
+        lambda v: None if pd.isna(v) else "".join(ch for ch in fold(v) if ch.isalnum()),
+        na_action="ignore",
+    )
+    return text.astype("string").replace("", pd.NA)
 
 
 def fields_for(names: Sequence[str]) -> tuple[Field, ...]:
