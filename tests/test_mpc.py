@@ -161,3 +161,22 @@ def test_the_engine_writes_nothing_to_stdout_or_the_working_directory(tmp_path):
     done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env,
                           capture_output=True, text=True, check=True)  # fmt: skip
     assert done.stdout == "" and list(tmp_path.iterdir()) == []
+
+
+class _AbortsOnce:
+    """The GP process ends as an engine abort does (status 255), the first time only."""
+
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __call__(self, me: str) -> tuple[dict, dict]:
+        if me == "gp" and not self.marker.exists():
+            self.marker.touch()
+            os._exit(255)
+        return owned_inputs(me)
+
+
+def test_a_session_the_engine_aborts_runs_once_more(tmp_path):
+    (xty, _), _ = run_local(cross_products, PARTIES, LAYOUT, _AbortsOnce(tmp_path / "aborted"))
+    np.testing.assert_allclose(xty, X.T @ Y, atol=2e-3)
+    assert (tmp_path / "aborted").exists()

@@ -29,6 +29,7 @@ import struct
 import threading
 import time
 from collections.abc import Callable
+from typing import Literal
 
 CHUNK = 1 << 16
 
@@ -42,8 +43,9 @@ class Gate:
     """Listens at `public` (host:port) and connects each admitted client to `private`.
 
     `admit(first three bytes)` decides; `record=True` keeps every byte both ways in
-    `streams`, and `outside=True` says the gate runs outside the party's process (both
-    for tests that tap the network path).
+    `streams`, `record="count"` only counts them in `relayed`, and `outside=True` says the
+    gate runs outside the party's process (for tests and benchmarks that tap the network
+    path).
     """
 
     def __init__(
@@ -51,7 +53,7 @@ class Gate:
         public: str,
         private: str,
         admit: Callable[[bytes], bool] | None = opens_tls,
-        record: bool = False,
+        record: bool | Literal["count"] = False,
         outside: bool = False,
     ):
         host, port = private.rsplit(":", 1)
@@ -64,6 +66,8 @@ class Gate:
         self.admit, self.record, self.outside = admit, record, outside
         self.streams: list[tuple[bytearray, bytearray]] = []  # (to the party, from it)
         self.refused = 0
+        self.relayed = 0  # bytes both ways, when recording
+        self._counting = threading.Lock()
         self.active_at = time.monotonic()  # when bytes last moved
         self._closed = threading.Event()
         self._sockets: list[socket.socket] = []
@@ -106,10 +110,10 @@ class Gate:
             _reset(client)
             return
         upstream.settimeout(None)
-        stream = (bytearray(), bytearray())
+        stream = (bytearray(), bytearray()) if self.record is True else (self, self)
         client_open = threading.Event()
         client_open.set()
-        if self.record:
+        if self.record is True:
             self.streams.append(stream)
         self._sockets += [client, upstream]
         for args in ((client, upstream, stream[0], client_open, False),
@@ -143,6 +147,11 @@ class Gate:
             with contextlib.suppress(OSError):
                 sink.shutdown(socket.SHUT_WR)
 
+    def extend(self, chunk: bytes) -> None:
+        """Where a counting gate's pumps put what they relay: only its length is kept."""
+        with self._counting:
+            self.relayed += len(chunk)
+
     def _copy(self, source: socket.socket, sink: socket.socket, record: bytearray | None):
         """Until the source ends: False at an orderly end, True at a reset, None when the
         sink failed."""
@@ -155,6 +164,8 @@ class Gate:
                 if not chunk:
                     return False
                 record.extend(chunk)
+                if record is not self and self.record:
+                    self.extend(chunk)
                 try:
                     sink.sendall(chunk)
                 except OSError:
