@@ -27,6 +27,10 @@ values, aligned, as secret shares. What each party sees (semi-honest, no two col
 - the matcher: tags under a key it lacks, in two random orders, hence the size of the
   intersection and nothing about the records; the masks, never the masked values.
 
+Steps 1-3 are the `Matching`: `ByPseudonym` here, or without a shared pseudonym private
+record linkage on the identifiers (`tessera.linkage.protocol.ByIdentifiers`); step 4 and
+the MPC side are the same for both.
+
 This replaces an oblivious sort of all rows of both parties inside MPC (~30 s for 220,000
 rows here) by local work and one masked copy of the member's columns.
 """
