@@ -174,3 +174,18 @@ def test_link_among_processes_and_an_analysis_on_linked_records(tmp_path, cohort
     found = len({tuple(p) for p in answer["pairs"]} & ids)
     assert answer["matched"] == len(answer["pairs"])
     assert 2 * found / (len(answer["pairs"]) + len(ids)) >= 0.98  # F1 (the key is random)
+
+
+def test_link_and_join_options_are_checked(tmp_path):
+    file = tmp_path / "a.csv"
+    pd.DataFrame({"record_id": ["1"], "surname": ["Jansen"], "age": [70]}).to_csv(file)
+    base = ["local", "describe", "--party", f"a={file}", "--party", f"b={file}", "--helper",
+            "--columns", "age"]  # fmt: skip
+    for extra, message in (
+        (["--link", "names"], "the only way to link is --link identifiers"),
+        (["--join", "record_id", "--threshold", "2"], "go with --link identifiers"),
+        ([], "either --join COLUMN or --link identifiers"),
+        (["--join", "record_id", "--link", "identifiers"], "either --join COLUMN or --link"),
+    ):
+        result = CliRunner().invoke(app, [*base, *extra])
+        assert result.exit_code == 2 and message in result.output, result.output
