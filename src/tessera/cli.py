@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -157,6 +157,46 @@ def validate(
     with user_errors():
         frame = load(location, table, mapping=mapping, sql_table=sql_table, query=query)
     print(f"ok: {len(frame):,} rows fit the canonical {table!r} table")
+
+
+audit = typer.Typer(help="Check the audit ledger without trusting whoever keeps it.")
+app.add_typer(audit, name="audit")
+
+
+@audit.command("verify")
+def audit_verify(
+    ledger: Annotated[Path, typer.Option(help="The ledger file (one JSON entry per line).")],
+    against: Annotated[
+        list[Path] | None,
+        typer.Option(help="Another copy (a station's) that the ledger must not contradict."),
+    ] = None,
+    operator: Annotated[
+        str | None, typer.Option(help="Fingerprint the operator's genesis key must have.")
+    ] = None,
+) -> None:
+    """Check signatures, the hash chain and who may write; exit 1 naming the first bad entry."""
+    from tessera.audit import LedgerError, compare, read, verify_ledger
+
+    def fail(path: Path, reason: object) -> NoReturn:
+        err.print(f"tampered: {path}: {reason}", highlight=False, markup=False, soft_wrap=True)
+        raise typer.Exit(1)
+
+    def checked(path: Path) -> tuple[list, str]:
+        try:
+            entries = read(path)
+            return entries, verify_ledger(entries, operator)
+        except LedgerError as error:
+            fail(path, error)
+
+    with user_errors():  # a missing or unreadable file
+        entries, head = checked(ledger)
+        for copy in against or ():
+            other, _ = checked(copy)
+            try:
+                compare(entries, other)
+            except LedgerError as error:
+                fail(ledger, f"{error} ({copy})")
+    print(f"ok: {len(entries)} entries, every one signed and chained; head {head}")
 
 
 local = typer.Typer(

@@ -1,0 +1,1 @@
+"""Keys, signatures and encryption for the parties of a federation."""
