@@ -16,7 +16,6 @@ which is why every station keeps one, or against a head hash published elsewhere
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import hashlib
 import json
@@ -25,7 +24,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from tessera.crypto.keys import Identity, PublicIdentity, fingerprint, verify
+from tessera.crypto.keys import (
+    Identity,
+    PublicIdentity,
+    decode_signature,
+    encode_signature,
+    fingerprint,
+    verify,
+)
 
 START = "0" * 64  # the "previous hash" of entry 0
 OPERATOR = "operator"
@@ -69,7 +75,7 @@ def canonical(value: object) -> bytes:
 
 
 def _signed(author: Identity, entry: Entry) -> Entry:
-    signature = base64.b64encode(author.sign(entry.signed_bytes())).decode()
+    signature = encode_signature(author.sign(entry.signed_bytes()))
     return Entry(**{**asdict(entry), "signature": signature})
 
 
@@ -151,7 +157,7 @@ def verify_ledger(entries: Sequence[Entry], operator: str | None = None) -> str:
                 raise LedgerError(0, "the genesis key is not the expected operator's")
         if entry.author not in signers:
             raise LedgerError(line, f"its author {entry.author!r} was never enrolled")
-        signature = _base64(entry.signature)
+        signature = decode_signature(entry.signature)
         if signature is None or not verify(signers[entry.author], signature, entry.signed_bytes()):
             raise LedgerError(line, f"the signature is not by {entry.author!r}")
         if entry.kind == "enrol":
@@ -163,13 +169,6 @@ def verify_ledger(entries: Sequence[Entry], operator: str | None = None) -> str:
             signers[party] = str(entry.body.get("signing_key", ""))
         previous = entry.digest()
     return previous
-
-
-def _base64(text: str) -> bytes | None:
-    try:
-        return base64.b64decode(text, validate=True)
-    except ValueError:
-        return None
 
 
 def compare(ledger: Sequence[Entry], other: Sequence[Entry]) -> None:

@@ -32,6 +32,18 @@ def decode_key(text: str) -> bytes:
     return raw
 
 
+def encode_signature(signature: bytes) -> str:
+    return base64.b64encode(signature).decode()
+
+
+def decode_signature(text: str) -> bytes | None:
+    """A signature from its base64 text; None if the text is not base64."""
+    try:
+        return base64.b64decode(text, validate=True)
+    except ValueError:
+        return None
+
+
 def fingerprint(public: str) -> str:
     """A short, stable name for a public key (SHA-256, first 16 hex digits)."""
     return hashlib.sha256(decode_key(public)).hexdigest()[:16]

@@ -8,14 +8,13 @@ time outside its window and a nonce it has already seen within that window.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import secrets
 import threading
 import time
 from collections.abc import Callable, Mapping
 
-from tessera.crypto.keys import Identity, verify
+from tessera.crypto.keys import Identity, decode_signature, encode_signature, verify
 
 WINDOW_SECONDS = 300
 HEADERS = ("X-Tessera-Party", "X-Tessera-Time", "X-Tessera-Nonce", "X-Tessera-Signature")
@@ -37,7 +36,7 @@ def sign_request(
     moment = str(int(time.time() if now is None else now))
     nonce = secrets.token_urlsafe(18)
     signature = identity.sign(_message(method, path, moment, nonce, body))
-    values = (identity.name, moment, nonce, base64.b64encode(signature).decode())
+    values = (identity.name, moment, nonce, encode_signature(signature))
     return dict(zip(HEADERS, values, strict=True))
 
 
@@ -82,10 +81,9 @@ def verify_request(
         raise RequestRefused(f"unknown party {party!r}")
     if not moment.isdigit() or abs(now - int(moment)) > nonces.window:
         raise RequestRefused("the request's time is outside the accepted window")
-    try:
-        raw = base64.b64decode(signature, validate=True)
-    except ValueError:
-        raise RequestRefused("malformed signature") from None
+    raw = decode_signature(signature)
+    if raw is None:
+        raise RequestRefused("malformed signature")
     if not verify(key, raw, _message(method, path, moment, nonce, body)):
         raise RequestRefused(f"the signature is not by {party!r}")
     if not nonces.first_use(party, nonce, now):

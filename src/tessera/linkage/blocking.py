@@ -25,15 +25,12 @@ from typing import Final
 import numpy as np
 import pandas as pd
 
+from tessera.linkage.normalise import formal_given_name
 from tessera.mpc.join import TAG_BYTES, keyed_tags
 
 
 def _text(frame: pd.DataFrame, column: str) -> pd.Series:
     return frame[column].astype("string")
-
-
-def _given(frame: pd.DataFrame) -> pd.Series:
-    return _text(frame, "given_name_formal").fillna(_text(frame, "given_name"))
 
 
 def _either_order(first: pd.Series, second: pd.Series) -> pd.Series:
@@ -53,15 +50,19 @@ def _initial(values: pd.Series) -> pd.Series:
 # of birth found 94% but made 700,000 candidates; with the surname's initial, 99,000.
 KEYS: Final[Mapping[str, Callable[[pd.DataFrame], pd.Series]]] = {
     "surname+year": lambda f: _text(f, "surname") + "|" + _text(f, "birth_year"),
-    "given+dob": lambda f: _given(f) + "|" + _text(f, "date_of_birth"),
+    "given+dob": lambda f: formal_given_name(f) + "|" + _text(f, "date_of_birth"),
     "dob+surname initial": lambda f: (
         _text(f, "date_of_birth") + "|" + _initial(_text(f, "surname"))
     ),
     "year+day/month+given initial": lambda f: (
-        _text(f, "birth_year") + "|" + _text(f, "birth_day_month") + "|" + _initial(_given(f))
+        _text(f, "birth_year")
+        + "|"
+        + _text(f, "birth_day_month")
+        + "|"
+        + _initial(formal_given_name(f))
     ),
     "postcode+house": lambda f: _text(f, "postcode") + "|" + _text(f, "house_number"),
-    "names in either order": lambda f: _either_order(_text(f, "surname"), _given(f)),
+    "names in either order": lambda f: _either_order(_text(f, "surname"), formal_given_name(f)),
 }
 
 

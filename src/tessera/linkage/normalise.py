@@ -172,6 +172,13 @@ def normalise(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def formal_given_name(normalised: pd.DataFrame) -> pd.Series:
+    """The formal name a nickname stands for, else the given name as written (<NA> if none):
+    what blocking and similarity compare, so that "Jan" meets "Johannes"."""
+    formal = normalised["given_name_formal"].astype("string")
+    return formal.fillna(normalised["given_name"].astype("string"))
+
+
 def _check(frame: object) -> None:
     """Refuse what cannot be normalised; name columns and types, never values (personal data)."""
     if not isinstance(frame, pd.DataFrame):
@@ -229,7 +236,7 @@ def _words(text: str) -> str:
     return _NON_WORD.sub(" ", fold(text).replace("'", "")).strip()
 
 
-def _compact(text: str) -> str:
+def compact(text: str) -> str:
     """Folded letters and digits only: for addresses, where spacing varies freely."""
     return _NON_WORD.sub("", fold(text))
 
@@ -338,12 +345,12 @@ def _real_date(year: int, month: int, day: int) -> tuple[int, int, int] | None:
 
 def _sex(value: object) -> Parsed:
     text = _text(value)
-    return (_SEX.get(_compact(text)) if text else None,)
+    return (_SEX.get(compact(text)) if text else None,)
 
 
 def _postcode(value: object) -> Parsed:
     text = _text(value)
-    cleaned = _compact(text).upper() if text else ""
+    cleaned = compact(text).upper() if text else ""
     if not cleaned:
         return None, None
     match = _POSTCODE.fullmatch(cleaned)
@@ -363,7 +370,7 @@ def _house_number(value: object) -> Parsed:
         match = _HOUSE_NUMBER.fullmatch(fold(text)) if text else None
         if match is None:
             return None, None
-        number, suffix = int(match.group(1)), _compact(match.group(2)).upper()
+        number, suffix = int(match.group(1)), compact(match.group(2)).upper()
     if not 0 <= number <= _MAX_HOUSE_NUMBER:
         return None, None
     return number, suffix
@@ -375,12 +382,12 @@ def _street(value: object, german: bool = False) -> Parsed:
         return (None,)
     expansions = _GERMAN_EXPANSIONS if german else _EXPANSIONS
     expanded = _ABBREVIATION.sub(lambda m: expansions[m.group(1)], fold(text))
-    return (_compact(expanded) or None,)
+    return (compact(expanded) or None,)
 
 
 def _city(value: object) -> Parsed:
     text = _text(value)
-    return ((_compact(text) or None) if text else None,)
+    return ((compact(text) or None) if text else None,)
 
 
 # Input column -> its rule; street is not here because it also needs the postcode.

@@ -81,24 +81,27 @@ class ByIdentifiers:
     def prepare(self, frame: pd.DataFrame) -> pd.DataFrame:
         """A party's identifiers as the protocol reads them: normalised, plus its extra
         fields as they are."""
-        extra = [name for name in self.fields if name not in IDENTIFIER_COLUMNS]
-        missing = [name for name in extra if name not in frame.columns]
+        missing = [name for name in self._extra if name not in frame.columns]
         if missing:
             raise ValueError(f"identifier field(s) {', '.join(missing)} missing from the file")
         normalised = normalise(frame).reset_index(drop=True)
-        extras = frame[extra].reset_index(drop=True).apply(similarity.compact)
+        extras = frame[list(self._extra)].reset_index(drop=True).apply(similarity.compact_column)
         return pd.concat([normalised, extras], axis=1)
 
     def blocking_keys(self, keys: pd.DataFrame) -> pd.DataFrame:
         """The blocking keys, and each extra field that identifies (e.g. a social security
         number) as one. An extra field with a value shared by more than `BLOCK_LIMIT`
         records here (a state, a sex) would make huge blocks: it only enters the score."""
-        extra = [name for name in self.fields if name not in IDENTIFIER_COLUMNS]
         values = blocking.key_values(keys)
-        for name in extra:
+        for name in self._extra:
             largest = keys[name].value_counts().max() if keys[name].notna().any() else 0
             values[name] = keys[name] if largest <= BLOCK_LIMIT else pd.NA
         return values
+
+    @property
+    def _extra(self) -> tuple[str, ...]:
+        """The compared columns outside the identifier schema."""
+        return tuple(name for name in self.fields if name not in IDENTIFIER_COLUMNS)
 
     @property
     def _fields(self) -> tuple[similarity.Field, ...]:
@@ -154,16 +157,18 @@ class ByIdentifiers:
         if len(candidates) == 0:
             return partners
         width = similarity.width(self._fields)
-        unmask = {
-            f"{side}:unmask": (np.uint64(0) - mask(
-                offer["seed"].tobytes(), MASK_NAME, (len(offer["tags"]), width)
-            ))[rows].view(np.int64)
-            for side, offer, rows in (("left", left, candidates[:, 0]),
-                                      ("right", right, candidates[:, 1]))
-        }  # fmt: skip
+        minus_masks = {  # per side and row; picked per candidate only as needed
+            side: np.uint64(0)
+            - mask(offer["seed"].tobytes(), MASK_NAME, (len(offer["tags"]), width))
+            for side, offer in (("left", left), ("right", right))
+        }
+
+        def unmasks(which: slice | np.ndarray) -> dict[str, np.ndarray]:
+            return {f"{side}:unmask": minus_masks[side][candidates[which, column]].view(np.int64)
+                    for column, side in enumerate(("left", "right"))}  # fmt: skip
+
         above = np.concatenate([
-            peers.run_for(pair.matcher, _above(self.threshold), _layouts(pair),
-                          {name: values[part] for name, values in unmask.items()})[0]
+            peers.run_for(pair.matcher, _above(self.threshold), _layouts(pair), unmasks(part))[0]
             for part in _chunks(len(candidates))
         ])  # fmt: skip
         edges = np.flatnonzero(above)
@@ -173,8 +178,9 @@ class ByIdentifiers:
         peers.send(pair.member, pack(message))
         beats = np.zeros(0, dtype=bool)
         if len(first):
-            picked = {name: values[involved] for name, values in unmask.items()}
-            (beats,) = peers.run_for(pair.matcher, _beats(first, second), _layouts(pair), picked)
+            (beats,) = peers.run_for(
+                pair.matcher, _beats(first, second), _layouts(pair), unmasks(involved)
+            )
         for k in assign(edges, involved[first], involved[second], beats.astype(bool)):
             partners[candidates[k, 0]] = candidates[k, 1]
         return partners

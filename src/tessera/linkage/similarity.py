@@ -34,7 +34,7 @@ from typing import Final, Literal
 import numpy as np
 import pandas as pd
 
-from tessera.linkage.normalise import fold
+from tessera.linkage.normalise import compact, formal_given_name
 
 SCALE: Final = 64  # a unit vector's entries become integers up to SCALE * sqrt(weight)
 
@@ -84,9 +84,8 @@ def _house(frame: pd.DataFrame) -> pd.Series:
 # The identifier columns compared by default, by input column. Weights follow how much an
 # agreement says (a date of birth or a surname much more than sex); the neutral points sit
 # between the cosine of a typo (~0.7) and that of unrelated values (~0.1).
-_GIVEN_NAME: Final = _column("given_name_formal", "given_name")
 FIELDS: Final[Mapping[str, Field]] = {
-    "given_name": Field("given_name", _GIVEN_NAME, _bigrams, 32, 3.0, 0.5, by_frequency=True),
+    "given_name": Field("given_name", formal_given_name, _bigrams, 32, 3.0, 0.5, by_frequency=True),
     "surname": Field("surname", _column("surname_full"), _bigrams, 32, 4.0, 0.5, True),
     "date_of_birth": Field("date_of_birth", _column("date_of_birth"), _date_tokens, 32, 6.0, 0.75),
     "sex": Field("sex", _column("sex"), lambda t: [t], 2, 0.5, 0.5),
@@ -99,16 +98,13 @@ FIELDS: Final[Mapping[str, Field]] = {
 
 def extra_field(name: str) -> Field:
     """A column outside the identifier schema (e.g. a social security number), already
-    folded to letters and digits (`compact`): compared by bigrams, with a moderate weight."""
+    folded to letters and digits (`compact_column`): compared by bigrams, with a moderate weight."""
     return Field(name, _column(name), _bigrams, 8, 2.0, 0.5)
 
 
-def compact(values: pd.Series) -> pd.Series:
-    """Folded letters and digits only; missing where nothing is left."""
-    text = values.astype("string").map(
-        lambda v: None if pd.isna(v) else "".join(ch for ch in fold(v) if ch.isalnum()),
-        na_action="ignore",
-    )
+def compact_column(values: pd.Series) -> pd.Series:
+    """An extra field's values folded to letters and digits; missing where nothing is left."""
+    text = values.astype("string").map(compact, na_action="ignore")
     return text.astype("string").replace("", pd.NA)
 
 
