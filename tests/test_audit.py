@@ -85,7 +85,7 @@ def test_a_well_formed_forgery_is_refused(ledger, tmp_path):
     stranger = Identity.generate("stranger")
     with pytest.raises(LedgerError, match="'stranger' was never enrolled"):
         forged.append(stranger, "task run", {})
-    with pytest.raises(LedgerError, match="only the operator enrols"):
+    with pytest.raises(LedgerError, match="only the operator may enrol"):
         forged.enrol(REGISTRY, stranger.public, "station")
     with pytest.raises(LedgerError, match="not the expected operator"):
         verify_ledger(read(ledger.path), fingerprint(REGISTRY.public.signing))

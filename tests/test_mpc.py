@@ -14,7 +14,7 @@ import pytest
 from cryptography import x509
 
 from tessera.mpc import Accuracy, SessionFailed, issue_session_certificates, run_local
-from tessera.mpc.local import _Launch, _party_main
+from tessera.mpc.local import Launch, party_main
 from tessera.mpc.session import Party, _decode, _encode
 
 PARTIES = ["registry", "gp", "helper"]
@@ -54,7 +54,7 @@ def test_a_party_certified_by_another_authority_cannot_join(tmp_path):
     processes = []
     for name in PARTIES:
         tls = rogue[name] if name == "gp" else honest[name]
-        launch = _Launch(
+        launch = Launch(
             "s1",
             members,
             name,
@@ -66,7 +66,7 @@ def test_a_party_certified_by_another_authority_cannot_join(tmp_path):
             3.0,
             3_000,
         )
-        processes.append(context.Process(target=_party_main, args=(launch, results)))
+        processes.append(context.Process(target=party_main, args=(launch, results)))
     for process in processes:
         process.start()
     outcomes = [results.get(timeout=120) for _ in PARTIES]

@@ -36,7 +36,7 @@ from tessera.analyses.vertical import Plan, plaintext, run_vertical
 from tessera.mpc import Accuracy, issue_session_certificates, reconstruct
 from tessera.mpc.gate import Gate, free_ports
 from tessera.mpc.join import OFFSET, to_fixed
-from tessera.mpc.local import _Launch, _party_main
+from tessera.mpc.local import Launch, party_main
 from tessera.mpc.session import Party, _encode
 
 PARTIES = ["registry", "gp", "helper"]
@@ -377,7 +377,7 @@ def probed(tmp_path_factory: pytest.TempPathFactory) -> Probed:
     context = multiprocessing.get_context("spawn")
     go, results = context.Event(), context.Queue()
     launches = [
-        _Launch(
+        Launch(
             session,
             members,
             name,
@@ -392,7 +392,7 @@ def probed(tmp_path_factory: pytest.TempPathFactory) -> Probed:
         )
         for name in PARTIES
     ]
-    processes = [context.Process(target=_party_main, args=(x, results)) for x in launches]
+    processes = [context.Process(target=party_main, args=(x, results)) for x in launches]
     for process in processes:
         process.start()
     try:

@@ -199,6 +199,206 @@ def audit_verify(
     print(f"ok: {len(entries)} entries, every one signed and chained; head {head}")
 
 
+def _hub_of(directory: Path, hub: str | None) -> str:
+    """The hub URL given, else the one the identity in `directory` enrolled with."""
+    if hub:
+        return hub
+    saved = directory / "hub"
+    if not saved.exists():
+        raise ValueError(f"{directory} has no hub on record: pass --hub URL")
+    return saved.read_text().strip()
+
+
+def _client(directory: Path, hub: str | None):
+    from tessera.client import Client
+
+    return Client(_hub_of(directory, hub), directory / "identity")
+
+
+@contextmanager
+def hub_errors() -> Iterator[None]:
+    """`user_errors`, plus the hub's refusals, as one line each."""
+    from tessera.client import HubError, TaskFailed
+
+    with user_errors():
+        try:
+            yield
+        except (HubError, TaskFailed) as error:
+            raise ValueError(str(error)) from None
+
+
+IdentityDir = Annotated[Path, typer.Option("--as", help="Your identity directory (from enrol).")]
+HubUrl = Annotated[str | None, typer.Option("--hub", help="The hub's URL (default: enrolled).")]
+
+operator_app = typer.Typer(help="Run the federation: its genesis and its invitations.")
+app.add_typer(operator_app, name="operator")
+
+
+@operator_app.command("init")
+def operator_init(
+    dir: Annotated[Path, typer.Option(help="Directory for the operator's identity.")],
+    hub: Annotated[str, typer.Option(help="The hub's URL.")],
+) -> None:
+    """Create the operator's keys and the ledger's genesis entry (give it to `hub start`)."""
+    from tessera.audit.ledger import genesis_entry
+    from tessera.crypto.keys import Identity, fingerprint
+
+    with user_errors():
+        operator = Identity.generate("operator")
+        operator.save(dir / "identity")
+        (dir / "hub").write_text(hub + "\n")
+        (dir / "genesis.jsonl").write_text(genesis_entry(operator).line() + "\n")
+    print(f"genesis: {dir / 'genesis.jsonl'} (operator {fingerprint(operator.public.signing)})")
+
+
+@operator_app.command("invite")
+def operator_invite(
+    name: Annotated[str, typer.Option(help="The party's name, e.g. registry or alice.")],
+    role: Annotated[str, typer.Option(help="station, steward, researcher or auditor.")],
+    organisation: Annotated[str, typer.Option(help="The organisation the party belongs to.")],
+    identity: IdentityDir,
+    hub: HubUrl = None,
+) -> None:
+    """Invite a party; print the one-time enrolment token to hand to it."""
+    with hub_errors(), _client(identity, hub) as client:
+        print(client.invite(name, role, organisation))
+
+
+hub_app = typer.Typer(help="The hub: coordinates studies and tasks, and can read nothing.")
+app.add_typer(hub_app, name="hub")
+
+
+@hub_app.command("start")
+def hub_start(
+    dir: Annotated[Path, typer.Option(help="The hub's directory (token key, SQLite file).")],
+    db: Annotated[str | None, typer.Option(help="SQLAlchemy URL (default: SQLite in DIR).")] = None,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    genesis: Annotated[
+        Path | None, typer.Option(help="The operator's genesis entry (first start only).")
+    ] = None,
+) -> None:
+    """Serve the hub's API (OpenAPI at /docs) and pages until stopped."""
+    import uvicorn
+
+    from tessera.hub.app import create_app
+
+    with user_errors():
+        dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        url = db or f"sqlite:///{dir.resolve() / 'hub.db'}"
+        first = genesis.read_text().strip() if genesis else None
+        hub = create_app(url, dir, first)
+    uvicorn.run(hub, host=host, port=port, log_level="warning")
+
+
+@app.command()
+def enrol(
+    hub: Annotated[str, typer.Option(help="The hub's URL.")],
+    token: Annotated[str, typer.Option(help="The one-time token from the operator.")],
+    dir: Annotated[Path, typer.Option(help="Directory for your new identity.")],
+) -> None:
+    """Join as a user (steward, researcher, auditor): keys made here, never sent."""
+    from tessera.station.enrol import enrol as join
+
+    with hub_errors():
+        identity = join(hub, token, dir)
+        (dir / "hub").write_text(hub + "\n")
+    print(f"enrolled {identity.name}; identity in {dir / 'identity'}")
+
+
+station_app = typer.Typer(help="A station: next to the data, runs approved tasks.")
+app.add_typer(station_app, name="station")
+
+
+@station_app.command("enrol")
+def station_enrol(
+    hub: Annotated[str, typer.Option(help="The hub's URL.")],
+    token: Annotated[str, typer.Option(help="The one-time token from the operator.")],
+    dir: Annotated[Path, typer.Option(help="The station's directory.")],
+    address: Annotated[str, typer.Option(help="HOST:PORT where peers reach its MPC port.")],
+    dataset: Annotated[
+        list[str] | None, typer.Option(help="NAME=PATH of a dataset (CSV or Parquet).")
+    ] = None,
+) -> None:
+    """Enrol a station: keys and TLS certificate made here; writes DIR/station.yaml."""
+    from tessera.station.daemon import StationConfig
+    from tessera.station.enrol import enrol as join
+
+    with hub_errors():
+        datasets = {n: Path(p).resolve() for n, p in _parties(dataset or []).items()}
+        identity = join(hub, token, dir, host=address.rsplit(":", 1)[0])
+        path = StationConfig(dir.resolve(), hub, address, datasets).write()
+    print(f"enrolled station {identity.name}; configuration in {path}")
+
+
+@station_app.command("start")
+def station_start(
+    config: Annotated[Path, typer.Option(help="The station's station.yaml.")],
+) -> None:
+    """Run the station until stopped: decide on tasks, run approved ones."""
+    import logging
+
+    from tessera.station.daemon import Station, StationConfig
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per poll says nothing
+    with hub_errors():
+        station = Station(StationConfig.load(config))
+    station.serve()
+
+
+study_app = typer.Typer(help="Decide on studies (data stewards).")
+app.add_typer(study_app, name="study")
+
+
+@study_app.command("approve")
+def study_approve(
+    study: Annotated[str, typer.Argument(help="The study's id.")],
+    identity: IdentityDir,
+    reason: Annotated[str, typer.Option(help="A note for the record.")] = "",
+    hub: HubUrl = None,
+) -> None:
+    """Approve a study for your organisation's stations (a signed ledger entry)."""
+    with hub_errors(), _client(identity, hub) as client:
+        client.approve(study, reason)
+    print(f"approved {study}")
+
+
+@study_app.command("refuse")
+def study_refuse(
+    study: Annotated[str, typer.Argument(help="The study's id.")],
+    reason: Annotated[str, typer.Option(help="Why: the researcher sees it.")],
+    identity: IdentityDir,
+    hub: HubUrl = None,
+) -> None:
+    """Refuse a study for your organisation's stations, with a reason."""
+    with hub_errors(), _client(identity, hub) as client:
+        client.refuse(study, reason)
+    print(f"refused {study}")
+
+
+@app.command()
+def login(identity: IdentityDir, hub: HubUrl = None) -> None:
+    """Print a one-time link that signs your browser in to the hub's pages."""
+    with hub_errors(), _client(identity, hub) as client:
+        print(client.sign_in_link())
+
+
+@app.command()
+def demo(
+    workdir: Annotated[Path, typer.Option(help="Keep the hub's and stations' files here.")] = Path(
+        "build/federation"
+    ),
+    patients: Annotated[int, typer.Option(min=500, help="Synthetic NSCLC patients.")] = 5000,
+    seed: Annotated[int, typer.Option(help="Random seed of the cohort.")] = 7,
+) -> None:
+    """A federation on this machine: hub and four stations as processes, a study, results."""
+    from tessera.demo import run_demo
+
+    with hub_errors():
+        run_demo(workdir, patients, seed)
+
+
 local = typer.Typer(
     help="Run an analysis among separate local party processes, exactly as stations will.",
     no_args_is_help=True,
@@ -298,6 +498,19 @@ def _secure(
         return run_vertical(plan, paths, statistic, helper, accuracy, **options)
 
 
+def _catalogued(name: str, party: list[str], match: dict, helper: bool, accuracy: str,
+                where: str | None, options: dict):  # fmt: skip
+    """Run a catalogue analysis (`tessera.analyses.catalogue`) and build its result."""
+    from tessera.analyses.catalogue import analysis
+
+    entry = analysis(name)
+    columns, arguments = entry.columns(options), entry.arguments(options)
+    outputs, labels = _secure(
+        name, party, match, entry.statistic, helper, accuracy, where=where, **columns, **arguments
+    )
+    return entry.result(outputs, labels, options)
+
+
 def _emit(result: dict, format: Format, table: str) -> None:
     print(json.dumps(result, indent=1) if format is Format.json else table)
 
@@ -349,17 +562,11 @@ def local_crosstab(
     format: FormatOption = Format.table,
 ) -> None:
     """Count patients by two categorical columns that may sit at different parties."""
-    from tessera.analyses import crosstab
-
     with user_errors():
         match = _match(join, link, fields, threshold)
-        (counts,), labels = _secure(
-            "cross-table", party, match, crosstab.statistic, helper, accuracy, where=where,
-            categorical=(rows, cols), rows=rows, cols=cols, min_cell=min_cell,
-        )  # fmt: skip
-    cells = crosstab.records(counts, labels[rows], labels[cols])
-    grid = pd_crosstab_text(cells, rows, cols)
-    _emit({"counts": cells}, format, grid)
+        options = {"rows": rows, "cols": cols, "min_cell": min_cell}
+        result = _catalogued("crosstab", party, match, helper, accuracy, where, options)
+    _finish(result, format, None)
 
 
 @local.command("describe")
@@ -463,22 +670,10 @@ def local_kaplan_meier(
     format: FormatOption = Format.table,
 ) -> None:
     """Kaplan-Meier curves (with Greenwood limits) by group, and the log-rank test."""
-    from tessera.analyses import survival
-    from tessera.analyses.results import KaplanMeierResult
-
     with user_errors():
         match = _match(join, link, fields, threshold)
-        outputs, labels = _secure(
-            "Kaplan-Meier", party, match, survival.statistic, helper, accuracy, where=where,
-            numeric=(time, event), categorical=(by,) if by else (), order_by=time,
-            time=time, event=event, group=by,
-        )  # fmt: skip
-        levels = labels[by] if by else ["all"]
-        curves = survival.from_counts(*outputs, levels)
-        if not any(len(c) for c in curves.values()):
-            raise ValueError("no patient is in every party's data: nothing to estimate")
-        test = survival.logrank(outputs[0], outputs[2], outputs[3]) if by else None
-        result = KaplanMeierResult(curves, test)
+        options = {"time": time, "event": event, "by": by}
+        result = _catalogued("kaplan-meier", party, match, helper, accuracy, where, options)
     _finish(result, format, plot)
 
 
@@ -500,18 +695,11 @@ def local_logistic(
     format: FormatOption = Format.table,
 ) -> None:
     """Logistic regression (Newton's method) with standard errors, on the joined patients."""
-    from tessera.analyses import logistic
-    from tessera.analyses.results import RegressionResult
-
     with user_errors():
         match = _match(join, link, fields, threshold)
-        names = _columns(features, "--features")
-        outputs, _ = _secure(
-            "logistic regression", party, match, logistic.statistic, helper, accuracy, where=where,
-            numeric=(target, *names), target=target, features=names, iterations=iterations,
-            l2=l2,
-        )  # fmt: skip
-        result = RegressionResult.from_records(logistic.records(*outputs, names), hazard=False)
+        options = {"target": target, "features": _columns(features, "--features"),
+                   "iterations": iterations, "l2": l2}  # fmt: skip
+        result = _catalogued("logistic", party, match, helper, accuracy, where, options)
     _finish(result, format, plot)
 
 
@@ -536,30 +724,9 @@ def local_cox(
     format: FormatOption = Format.table,
 ) -> None:
     """Cox proportional hazards with standard errors and log-likelihood."""
-    from tessera.analyses import cox
-    from tessera.analyses.results import RegressionResult
-
     with user_errors():
         match = _match(join, link, fields, threshold)
-        if ties not in ("efron", "breslow"):
-            raise ValueError(f"--ties {ties!r}: use efron or breslow")
-        names = _columns(covariates, "--covariates")
-        outputs, _ = _secure(
-            "Cox model", party, match, cox.statistic, helper, accuracy, where=where,
-            numeric=(time, event, *names), order_by=time, time=time, event=event,
-            covariates=names, ties=ties, iterations=iterations,
-        )  # fmt: skip
-        record = cox.records(*outputs, names)
-        if record["events"] == 0:
-            raise ValueError("no events among the joined patients: a Cox model needs events")
-        result = RegressionResult.from_records(record, hazard=True)
+        options = {"time": time, "event": event, "covariates": _columns(covariates, "--covariates"),
+                   "ties": ties, "iterations": iterations}  # fmt: skip
+        result = _catalogued("cox", party, match, helper, accuracy, where, options)
     _finish(result, format, plot)
-
-
-def pd_crosstab_text(cells: list[list], rows: str, cols: str) -> str:
-    """The cells as a grid; suppressed cells show as '<min'."""
-    import pandas as pd
-
-    shown = [[r, c, "<min" if n is None else str(n)] for r, c, n in cells]
-    frame = pd.DataFrame(shown, columns=[rows, cols, "n"])
-    return frame.pivot(index=rows, columns=cols, values="n").to_string()

@@ -158,3 +158,33 @@ class RegressionResult:
             [t for t in (0.25, 0.5, 0.67, 0.8, 1, 1.25, 1.5, 2, 3, 4) if low <= t <= high]
         )
         return ax
+
+
+@dataclass(frozen=True)
+class CrossTableResult:
+    """Counts of patients by two categorical columns; a suppressed small cell is None."""
+
+    rows: str
+    cols: str
+    cells: list[list]  # [[row level, column level, n or None], ...]
+
+    def to_frame(self) -> pd.DataFrame:
+        frame = pd.DataFrame(self.cells, columns=[self.rows, self.cols, "n"])
+        return frame.pivot(index=self.rows, columns=self.cols, values="n")
+
+    def to_dict(self) -> dict:
+        return {"counts": self.cells}
+
+    def __str__(self) -> str:
+        shown = self.to_frame().map(lambda n: "<min" if n is None or pd.isna(n) else str(int(n)))
+        return shown.to_string()
+
+    def plot(self, ax=None):
+        """Grouped bars; suppressed cells are left out (shown as gaps)."""
+        import matplotlib.pyplot as plt
+
+        ax = ax or plt.subplots(figsize=(7, 4))[1]
+        frame = self.to_frame().astype(float)
+        frame.plot.bar(ax=ax, rot=0)
+        ax.set(ylabel="patients", xlabel=self.rows)
+        return ax

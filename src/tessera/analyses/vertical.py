@@ -247,18 +247,34 @@ def plan_for_files(
     link: Mapping[str, object] | None = None,
     row_numbers: bool = False,
 ) -> Plan:
-    """Resolve each column to the one party whose file holds it (schemas only, no rows).
+    """Resolve each column to the one party whose file holds it (schemas only, no rows)."""
+    if len(paths) < 2:
+        raise ValueError("a vertical analysis needs at least two parties: --party NAME=PATH")
+    names = {party: column_names(path) for party, path in paths.items()}
+    return plan_for_columns(names, join, numeric, categorical, order_by, where, link,
+                            row_numbers)  # fmt: skip
+
+
+def plan_for_columns(
+    names: Mapping[str, Sequence[str]],
+    join: str | None = None,
+    numeric: tuple[str, ...] = (),
+    categorical: tuple[str, ...] = (),
+    order_by: str | None = None,
+    where: str | None = None,
+    link: Mapping[str, object] | None = None,
+    row_numbers: bool = False,
+) -> Plan:
+    """Resolve each column to the one party whose schema (`names`: party -> its column
+    names) holds it.
 
     The first party anchors the join: on the `join` column, or, given `link` (the fields
     and threshold of `ByIdentifiers.for_columns`), by private record linkage. With
     `order_by`, the column's holder also sends its ranks, for analyses that sort by it
     (`in_order`). `where` filters the joined patients (`tessera.analyses.where`).
     """
-    if len(paths) < 2:
-        raise ValueError("a vertical analysis needs at least two parties: --party NAME=PATH")
     if (join is None) == (link is None):
         raise ValueError("match the parties' rows with either --join COLUMN or --link identifiers")
-    names = {party: column_names(path) for party, path in paths.items()}
     linkage = ByIdentifiers.for_columns(names, **link) if link is not None else None
     lacking = [party for party, columns in names.items() if join and join not in columns]
     if lacking:
@@ -281,7 +297,7 @@ def plan_for_files(
                 if column in categorical:
                     raise ValueError(f"--where compares {column!r} across parties: not numeric")
                 numeric = numeric if column in numeric else (*numeric, column)
-    return Plan(tuple(paths), join, owners, tuple(numeric), tuple(categorical), order_by,
+    return Plan(tuple(names), join, owners, tuple(numeric), tuple(categorical), order_by,
                 condition, linkage, row_numbers)  # fmt: skip
 
 

@@ -6,11 +6,14 @@ launcher (the researcher) receives nothing but the output shares and reconstruct
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import logging
 import multiprocessing
 import os
 import queue
 import secrets
+import signal
 import tempfile
 import time
 import traceback
@@ -49,7 +52,7 @@ ENGINE_ABORT = 255
 
 
 @dataclass(frozen=True)
-class _Launch:
+class Launch:
     session: str
     parties: tuple[Party, ...]
     me: str
@@ -64,8 +67,16 @@ class _Launch:
     gate: bool | None = None  # see Session
 
 
-def _party_main(launch: _Launch, results: multiprocessing.Queue) -> None:
+def _die_with_parent() -> None:
+    """Linux: end this party process if whoever started it dies (a station killed
+    mid-task must not leave a party running on its data)."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
+def party_main(launch: Launch, results: multiprocessing.Queue) -> None:
     """A party process: load own inputs, join the session, hand back only output shares."""
+    _die_with_parent()
     # The engine's C++ logs (brpc, spdlog) are diagnostics, not results: a party's failure
     # reaches the user through the launcher. Keep them with TESSERA_DEBUG=1.
     if os.environ.get("TESSERA_DEBUG") != "1":
@@ -162,9 +173,9 @@ def _run_once(
 
         processes = [
             context.Process(
-                target=_party_main,
+                target=party_main,
                 args=(
-                    _Launch(
+                    Launch(
                         session,
                         members(name),
                         name,

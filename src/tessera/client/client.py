@@ -1,0 +1,248 @@
+"""The researcher's SDK (and the data steward's and operator's): one `Client` per identity.
+
+    client = Client("http://hub:8000", "~/.tessera/alice")
+    study = client.propose("Survival by stage", "DUO:0000007",
+                           {"registry": ["registry"], "gp": ["gp"], "helper": []},
+                           analyses=["kaplan-meier", "cox"])
+    task = client.submit(study, "kaplan-meier", {"registry": "registry", "gp": "gp"},
+                         helper="helper", join="pseudonym", time="survival_months",
+                         event="vital_status", by="stage")
+    result = client.wait(task)          # a KaplanMeierResult: print it, .plot() it
+
+The client keeps its own verified copy of the ledger state: the stations' keys it seals
+parameters to and checks outputs from come from signed entries, not from the hub's word.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import secrets
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from tessera.analyses.catalogue import analysis
+from tessera.analyses.vertical import plan_for_columns
+from tessera.client.connection import HubConnection, HubError
+from tessera.crypto.keys import Identity
+from tessera.crypto.sealed import seal, unseal
+from tessera.governance.studies import Federation, Study
+from tessera.mpc.session import Accuracy, reconstruct
+from tessera.station.enrol import invite
+from tessera.station.policy import digest
+
+STAGES = {"pending": "awaiting the stations' decisions", "ready": "stations computing (MPC)"}
+
+
+class TaskFailed(RuntimeError):
+    """The task ended without a result; the message gives each station's reason."""
+
+
+class Client:
+    def __init__(self, hub: str, identity: Identity | str | Path, passphrase: bytes | None = None):
+        if not isinstance(identity, Identity):
+            identity = Identity.load(Path(identity).expanduser(), passphrase)
+        self.identity = identity
+        self.name = identity.name
+        self.hub = HubConnection(hub, identity)
+        self.federation = Federation()
+        self.token: str | None = None
+
+    def close(self) -> None:
+        self.hub.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def sync(self) -> Federation:
+        """Bring the local, verified ledger state up to date with the hub's."""
+        for entry in self.hub.entries(since=self.federation.chain.length):
+            self.federation.admit(entry)
+        return self.federation
+
+    def login(self) -> str:
+        """A short-lived ID token (OIDC-shaped claims) for reading, e.g. from a script."""
+        self.token = self.hub.post("/api/auth/token")["id_token"]
+        return self.token
+
+    def sign_in_link(self) -> str:
+        """A one-time link that signs a browser in to the hub's pages (five minutes)."""
+        return self.hub.url + self.hub.post("/api/auth/sign-in")["path"]
+
+    # -- looking around --
+
+    def stations(self) -> pd.DataFrame:
+        """The stations, their organisations and their datasets' columns (public schema)."""
+        rows = self.hub.get("/api/stations")
+        return pd.DataFrame(rows).set_index("name") if rows else pd.DataFrame()
+
+    def studies(self) -> pd.DataFrame:
+        rows = self.hub.get("/api/studies")
+        columns = ["id", "title", "purpose", "status", "proposer", "expires"]
+        return pd.DataFrame(
+            rows, columns=[*columns, *(k for k in (rows or [{}])[0] if k not in columns)]
+        )
+
+    # -- the operator --
+
+    def invite(self, party: str, role: str, organisation: str) -> str:
+        """Record an invitation; the returned one-time token goes to the party."""
+        return invite(self.hub, party, role, organisation)
+
+    # -- governance --
+
+    def propose(
+        self,
+        title: str,
+        purpose: str,
+        stations: Mapping[str, Sequence[str]],
+        analyses: Sequence[str],
+        recipients: Sequence[str] | None = None,
+        expires: str | dt.date | None = None,
+    ) -> str:
+        """Propose a study; returns its id. Each involved organisation's steward decides."""
+        if expires is None:
+            expires = dt.date.today() + dt.timedelta(days=90)
+        study = Study(
+            title,
+            purpose,
+            {s: tuple(d) for s, d in stations.items()},
+            tuple(analyses),
+            tuple(recipients or (self.name,)),
+            str(expires),
+        )
+        self.hub.write("study", study.body())
+        return study.id
+
+    def approve(self, study: str, reason: str = "") -> None:
+        self.hub.write("approve", {"study": study, "reason": reason})
+
+    def refuse(self, study: str, reason: str) -> None:
+        if not reason.strip():
+            raise ValueError("give the researcher a reason for the refusal")
+        self.hub.write("refuse", {"study": study, "reason": reason})
+
+    # -- analyses --
+
+    def submit(
+        self,
+        study: str,
+        name: str,
+        datasets: Mapping[str, str],
+        helper: str | None = None,
+        join: str | None = None,
+        link: Mapping[str, object] | None = None,
+        where: str | None = None,
+        recipients: Sequence[str] | None = None,
+        accuracy: str | None = None,
+        **options,
+    ) -> str:
+        """Submit analysis `name` (see `tessera.analyses.catalogue`) over `datasets`
+        (station -> dataset; the first anchors the join), with `helper` as the third party
+        if only two stations hold data. Parameters go sealed to each station."""
+        entry = analysis(name)
+        self.sync()
+        schemas = {row["name"]: row["datasets"] for row in self.hub.get("/api/stations")}
+        columns = {}
+        for station, dataset in datasets.items():
+            if dataset not in schemas.get(station, {}):
+                raise ValueError(
+                    f"station {station!r} publishes no dataset {dataset!r} (is it running?)"
+                )
+            columns[station] = schemas[station][dataset]
+        world = [*datasets, *([helper] if helper else [])]
+        match = {"join": join, **({"link": dict(link)} if link is not None else {})}
+        plan_for_columns(columns, where=where, **entry.columns(options), **match)  # fails early
+        task = secrets.token_hex(8)
+        parameters = {
+            "nonce": secrets.token_hex(16),
+            "task": task,
+            "study": study,
+            "analysis": name,
+            "options": options,
+            "datasets": dict(datasets),
+            "columns": columns,
+            "world": world,
+            "match": match,
+            "where": where,
+            "accuracy": accuracy or entry.accuracy,
+            "recipients": list(recipients or (self.name,)),
+        }
+        plain = json.dumps(parameters).encode()
+        sealed = {
+            station: base64.b64encode(
+                seal(
+                    plain,
+                    self.identity,
+                    self.federation.members[station].public,
+                    f"task {task} parameters for {station}",
+                )
+            ).decode()
+            for station in world
+        }
+        body = {
+            "task": task,
+            "study": study,
+            "stations": world,
+            "recipients": parameters["recipients"],
+            "digest": digest(parameters),
+        }
+        self.hub.write("task", body, {"parameters": sealed})
+        return task
+
+    def status(self, task: str) -> dict:
+        return self.hub.get(f"/api/tasks/{task}")
+
+    def wait(self, task: str, timeout: float = 1800.0, progress: bool = True):
+        """Wait for the task, showing its stage; then its result object."""
+        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+        deadline = time.monotonic() + timeout
+        columns = (
+            SpinnerColumn(),
+            TextColumn("task {task.fields[task]}: {task.description}"),
+            TimeElapsedColumn(),
+        )
+        with Progress(*columns, disable=not progress, transient=True) as bar:
+            shown = bar.add_task("pending", task=task)
+            while True:
+                state = self.status(task)
+                stage = STAGES.get(state["status"], state["status"])
+                bar.update(shown, description=stage)
+                if state["status"] in ("done", "failed"):
+                    break
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"task {task} is still {state['status']} after {timeout} s")
+                time.sleep(0.2)
+        return self.result(task, state)
+
+    def result(self, task: str, state: Mapping | None = None):
+        """The result object of a finished task: opened from the stations' sealed output
+        shares and reconstructed here, the only place it ever exists in the clear."""
+        state = state or self.status(task)
+        if state["status"] == "failed":
+            raise TaskFailed(f"task {task} failed: {state['reason']}")
+        if state["status"] != "done":
+            raise HubError(409, f"task {task} is {state['status']}: wait for it")
+        self.sync()
+        messages = {}
+        for station in state["stations"]:
+            sealed = base64.b64decode(state["output"][station])
+            sender = self.federation.members[station].public
+            context = f"task {task} output of {station} for {self.name}"
+            messages[station] = json.loads(unseal(sealed, self.identity, sender, context))
+        analysed = {json.dumps(m["analysis"], sort_keys=True) for m in messages.values()}
+        if len(analysed) != 1:
+            raise ValueError(f"the stations of task {task} disagree on what they computed")
+        what = next(iter(messages.values()))["analysis"]
+        shares = [[base64.b64decode(s) for s in messages[n]["shares"]] for n in what["world"]]
+        labels = {k: v for m in messages.values() for k, v in m["labels"].items()}
+        outputs = reconstruct(shares, Accuracy.preset(what["accuracy"]))
+        return analysis(what["name"]).result(outputs, labels, what["options"])

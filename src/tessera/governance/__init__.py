@@ -1,0 +1,1 @@
+"""Studies, purposes, approvals and the rules of who may do what."""

@@ -1,0 +1,1 @@
+"""The hub: FastAPI app, database, relay. It coordinates and can read nothing."""

@@ -1,0 +1,1 @@
+"""The station daemon: policy, executor, data access; and enrolment."""

@@ -1,0 +1,300 @@
+"""The station: next to an organisation's data, it checks and runs the federation's tasks.
+
+It keeps its own copy of the ledger (each new entry from the hub must continue it by every
+rule, or the station stops trusting the hub), decides on each task it is asked to join by
+its own copy and policy, and runs accepted tasks as one party of an MPC session with the
+peer stations over mutually authenticated TLS (each peer's certificate pinned by its signed
+`join` entry). Its output shares go sealed to the task's recipients: no station, and not
+the hub, ever sees a result.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import multiprocessing
+import queue
+import secrets
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from tessera.analyses.catalogue import analysis
+from tessera.analyses.vertical import PartyFiles, Plan, Vertical, column_names, plan_for_columns
+from tessera.audit.ledger import Ledger
+from tessera.client.connection import HubConnection, HubError
+from tessera.crypto.keys import Identity
+from tessera.crypto.sealed import SealError, seal, unseal
+from tessera.governance.studies import Federation, output_digest
+from tessera.mpc.certificates import TlsFiles
+from tessera.mpc.local import Launch, party_main
+from tessera.mpc.session import Accuracy, Party
+from tessera.station.policy import Policy, refusal
+
+log = logging.getLogger("tessera.station")
+
+
+@dataclass(frozen=True)
+class StationConfig:
+    """`station.yaml`: the hub, this station's MPC address, its datasets and its policy.
+    Relative paths are relative to the file's directory, which also holds the station's
+    identity, TLS files and ledger copy."""
+
+    directory: Path
+    hub: str
+    address: str
+    datasets: Mapping[str, Path]
+    policy: Policy = field(default_factory=Policy)
+    poll_seconds: float = 1.0
+    session_seconds: float = 600.0
+
+    @classmethod
+    def load(cls, path: Path) -> StationConfig:
+        try:
+            values = yaml.safe_load(Path(path).read_text()) or {}
+        except yaml.YAMLError as error:
+            raise ValueError(f"{path}: not valid YAML ({error})") from None
+        directory = Path(path).resolve().parent
+        missing = [k for k in ("hub", "address") if k not in values]
+        if missing:
+            raise ValueError(f"{path}: set {', '.join(missing)}")
+        datasets = {str(k): directory / str(v) for k, v in (values.get("datasets") or {}).items()}
+        return cls(
+            directory,
+            str(values["hub"]),
+            str(values["address"]),
+            datasets,
+            Policy.from_mapping(values.get("policy") or {}),
+            float(values.get("poll_seconds", 1.0)),
+            float(values.get("session_seconds", 600.0)),
+        )
+
+    def write(self) -> Path:
+        values = {
+            "hub": self.hub,
+            "address": self.address,
+            "datasets": {
+                k: str(v.relative_to(self.directory))
+                if v.is_relative_to(self.directory)
+                else str(v)
+                for k, v in self.datasets.items()
+            },
+            "policy": {"analyses": list(self.policy.analyses), "min_cell": self.policy.min_cell},
+            "poll_seconds": self.poll_seconds,
+            "session_seconds": self.session_seconds,
+        }
+        path = self.directory / "station.yaml"
+        path.write_text(yaml.safe_dump(values, sort_keys=False))
+        return path
+
+
+class Station:
+    def __init__(self, config: StationConfig):
+        self.config = config
+        self.identity = Identity.load(config.directory / "identity")
+        self.name = self.identity.name
+        self.hub = HubConnection(config.hub, self.identity)
+        self.copy = Ledger(config.directory / "ledger.jsonl")
+        entries = self.copy.entries() if self.copy.path.exists() else []
+        self.federation = Federation.replay(entries)
+        self.schemas = {name: column_names(path) for name, path in config.datasets.items()}
+        self.running: set[str] = set()
+        self.lock = threading.Lock()  # one MPC session at a time: one listening address
+        self.stopping = threading.Event()
+
+    # -- the ledger copy --
+
+    def sync(self) -> None:
+        """Take the hub's new entries into the copy, each checked by every rule."""
+        for entry in self.hub.entries(since=self.federation.chain.length):
+            self.federation.admit(entry)  # raises if the hub's ledger contradicts the copy
+            self.copy.add_checked(entry)
+
+    # -- the loop --
+
+    def serve(self) -> None:
+        """Poll the hub until stopped; a station that was away picks up where it left."""
+        self.publish()
+        last = time.monotonic()
+        while not self.stopping.is_set():
+            try:
+                self.step()
+                if time.monotonic() - last > 30:
+                    self.publish()
+                    last = time.monotonic()
+            except HubError as error:
+                log.warning("%s", error)
+            self.stopping.wait(self.config.poll_seconds)
+
+    def publish(self) -> None:
+        self.hub.post(
+            "/api/stations/me", {"address": self.config.address, "datasets": self.schemas}
+        )
+
+    def step(self) -> None:
+        work = self.hub.get("/api/work")
+        if not work["decide"] and not any(w["task"] not in self.running for w in work["run"]):
+            return
+        self.sync()
+        for item in work["decide"]:
+            self.decide(item)
+        for item in work["run"]:
+            if item["task"] not in self.running:
+                self.running.add(item["task"])
+                threading.Thread(target=self.run, args=(item,), daemon=True).start()
+
+    def parameters(self, item: Mapping) -> dict:
+        task = self.federation.tasks[item["task"]]
+        sender = self.federation.members[task.researcher].public
+        sealed = base64.b64decode(item["parameters"])
+        context = f"task {item['task']} parameters for {self.name}"
+        return json.loads(unseal(sealed, self.identity, sender, context))
+
+    def decide(self, item: Mapping) -> None:
+        try:
+            parameters = self.parameters(item)
+            reason = refusal(
+                self.name, parameters, self.federation, self.config.policy, self.schemas
+            )
+            if reason is None:
+                self.plan(parameters)  # the columns resolve: else refuse now, not mid-session
+        except (SealError, ValueError, KeyError) as error:
+            reason = f"unreadable parameters ({error})"
+        accept = reason is None
+        log.info("task %s: %s", item["task"], "accepted" if accept else f"refused: {reason}")
+        self.hub.write("decision", {"task": item["task"], "accept": accept, "reason": reason or ""})
+
+    @staticmethod
+    def plan(parameters: Mapping) -> Plan:
+        entry = analysis(str(parameters["analysis"]))
+        match = dict(parameters["match"])
+        return plan_for_columns(
+            parameters["columns"],
+            where=parameters.get("where"),
+            **entry.columns(parameters["options"]),
+            **match,
+        )
+
+    # -- one task --
+
+    def run(self, item: Mapping) -> None:
+        """Join the task's session; release sealed outputs, or record why it failed."""
+        task = item["task"]
+        try:
+            parameters = self.parameters(item)
+            with self.lock:
+                shares, labels = self.compute(item, parameters)
+            self.release(task, parameters, shares, labels)
+        except Exception as error:
+            reason = (
+                str(error)
+                if isinstance(error, (ValueError, OSError, RuntimeError))
+                else (f"internal error ({type(error).__name__})")
+            )
+            log.warning("task %s failed: %s", task, reason)
+            try:
+                self.hub.write("failure", {"task": task, "reason": reason[:500]})
+            except HubError as hub_error:
+                log.warning("could not record the failure: %s", hub_error)
+
+    def compute(self, item: Mapping, parameters: Mapping) -> tuple[list[bytes], dict]:
+        self.sync()
+        reason = refusal(self.name, parameters, self.federation, self.config.policy, self.schemas)
+        if reason is not None:
+            raise ValueError(f"refused at run time: {reason}")
+        entry = analysis(str(parameters["analysis"]))
+        plan = self.plan(parameters)
+        world = tuple(parameters["world"])
+        accuracy = Accuracy.preset(str(parameters.get("accuracy", entry.accuracy)))
+        ring_bits = 128 if accuracy.field == "FM128" else 64
+        datasets = parameters.get("datasets", {})
+        mine = (
+            {self.name: str(self.config.datasets[datasets[self.name]])}
+            if (self.name in datasets)
+            else {}
+        )
+        files = PartyFiles(plan, mine, world, accuracy.fraction_bits)
+        statistic = Vertical(
+            plan, entry.statistic, entry.arguments(parameters["options"]), world, ring_bits
+        )
+        session = item["session"]
+        tls = self.trust(session["id"], world)
+        launch = Launch(
+            session["id"],
+            tuple(Party(n, session["peers"][n]) for n in world),
+            self.name,
+            tls,
+            accuracy,
+            statistic,
+            plan.layout(world),
+            files,
+            exchange=files.exchange,
+            timeout_ms=int(self.config.session_seconds * 1000),
+        )
+        return self.party(launch)
+
+    def trust(self, session: str, world: tuple[str, ...]) -> TlsFiles:
+        """This station's TLS files, trusting exactly the session's peers' certificates as
+        their signed `join` entries published them."""
+        tls = self.config.directory / "tls"
+        bundle = tls / f"peers-{session}.pem"
+        bundle.write_text("".join(self.federation.members[n].tls_ca for n in world))
+        return TlsFiles(bundle, tls / f"{self.name}.pem", tls / f"{self.name}.key")
+
+    def party(self, launch: Launch) -> tuple[list[bytes], dict]:
+        """Run this station's party in its own process (the engine stays out of the daemon,
+        and a crash there fails the task, not the station)."""
+        context = multiprocessing.get_context("spawn")
+        results: multiprocessing.Queue = context.Queue()
+        process = context.Process(target=party_main, args=(launch, results), daemon=True)
+        process.start()
+        deadline = time.monotonic() + self.config.session_seconds + 60
+        try:
+            while True:
+                try:
+                    _, status, payload = results.get(timeout=1.0)
+                    break
+                except queue.Empty:
+                    if process.exitcode is not None:
+                        raise RuntimeError(
+                            f"the MPC party stopped (exit code {process.exitcode})"
+                        ) from None
+                    if time.monotonic() > deadline:
+                        raise RuntimeError("the MPC session did not finish in time") from None
+        finally:
+            process.join(timeout=10)
+            if process.is_alive():
+                process.kill()
+            (launch.tls.ca).unlink(missing_ok=True)
+        if status != "ok":
+            raise RuntimeError(str(payload))
+        return payload
+
+    def release(self, task: str, parameters: Mapping, shares: list[bytes], labels: dict) -> None:
+        """Seal this party's output shares, with what they are outputs of, to each recipient."""
+        state = self.federation.tasks[task]
+        what = {k: parameters[k] for k in ("world", "options", "accuracy")}
+        message = json.dumps(
+            {
+                "shares": [base64.b64encode(s).decode() for s in shares],
+                "labels": labels,
+                "analysis": {"name": parameters["analysis"], **what},
+                "nonce": secrets.token_hex(8),
+            }
+        ).encode()
+        output = {}
+        for recipient in state.recipients:
+            public = self.federation.members[recipient].public
+            context = f"task {task} output of {self.name} for {recipient}"
+            output[recipient] = base64.b64encode(
+                seal(message, self.identity, public, context)
+            ).decode()
+        self.hub.write(
+            "release", {"task": task, "digest": output_digest(output)}, {"output": output}
+        )
+        log.info("task %s: output released, sealed to %s", task, ", ".join(state.recipients))

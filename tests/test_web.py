@@ -1,0 +1,307 @@
+"""The hub's pages and the SDK's HTML report: escaping, the ids the UI relies on, and what a
+real browser (headless Debian Chromium) shows of them."""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+from html.parser import HTMLParser
+from urllib.parse import parse_qs, urlsplit
+
+import numpy as np
+import pytest
+from lifelines.statistics import logrank_test
+from PIL import Image
+
+from browser import chromium_page
+from tessera.analyses.kaplan_meier import kaplan_meier, product_limit
+from tessera.analyses.results import KaplanMeierResult, RegressionResult
+from tessera.synth import generate
+from tessera.web import pages
+from tessera.web.report import report, save_report
+
+HOSTILE = "<script>alert(1)</script>"
+ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
+
+
+class Elements(HTMLParser):
+    """Every start tag with its attributes, to find elements by id or class without a browser."""
+
+    def __init__(self, document: str) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.feed(document)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+
+    def by_id(self, element_id: str) -> tuple[str, dict[str, str | None]]:
+        found = [t for t in self.tags if t[1].get("id") == element_id]
+        assert len(found) == 1, f"{len(found)} elements with id {element_id!r}"
+        return found[0]
+
+    def with_class(self, name: str) -> list[tuple[str, dict[str, str | None]]]:
+        return [t for t in self.tags if name in (t[1].get("class") or "").split()]
+
+    def names(self) -> set[str]:
+        return {tag for tag, _ in self.tags}
+
+
+def study(study_id: str = "s1", title: str = "Stage III survival", **changes) -> dict:
+    return {
+        "id": study_id,
+        "title": title,
+        "purpose": "DUO:0000007",
+        "purpose_label": "disease specific research",
+        "proposer": "dr. A. Onderzoeker",
+        "stations": {"iknl": ["nkr_2024"], "umcg": ["lab_results", "pathology"]},
+        "analyses": ["kaplan-meier", "cox"],
+        "recipients": ["onderzoeker@example.org"],
+        "expires": "2026-12-31",
+        "status": "proposed",
+        "approvals": [
+            {
+                "steward": "steward@iknl",
+                "organisation": "IKNL",
+                "decision": "approve",
+                "reason": None,
+                "time": "2025-05-01T10:00:00Z",
+            }
+        ],
+    } | changes
+
+
+def hostile_study() -> dict:
+    return study(
+        "s<b>2",
+        HOSTILE,
+        purpose_label=HOSTILE,
+        proposer=HOSTILE,
+        stations={HOSTILE: [HOSTILE]},
+        analyses=[HOSTILE],
+        recipients=[HOSTILE],
+        approvals=[
+            {
+                "steward": HOSTILE,
+                "organisation": HOSTILE,
+                "decision": "refuse",
+                "reason": HOSTILE,
+                "time": "2025-05-02T10:00:00Z",
+            }
+        ],
+    )
+
+
+TASKS = [
+    {"id": "t1", "study": "s1", "status": "done", "reason": None, "created": "2025-05-03T09:00Z"},
+    {"id": "t2", "study": "s1", "status": "failed", "reason": HOSTILE, "created": "2025-05-03"},
+]
+
+
+def km_result() -> KaplanMeierResult:
+    """Kaplan-Meier curves by sex on synthetic registry data, with lifelines' log-rank test."""
+    data = generate("nsclc", 400, seed=3).registry
+    time = data["survival_months"].to_numpy(float)
+    event = data["vital_status"].to_numpy(int).astype(bool)
+    sex = data["sex"].to_numpy(str)
+    curves = {}
+    for label in sorted(set(sex)):
+        table = kaplan_meier(time[sex == label], event[sex == label])
+        _, table["lower"], table["upper"] = product_limit(table["at_risk"], table["events"])
+        curves[label] = table
+    first, second = sorted(set(sex))[:2]
+    test = logrank_test(
+        time[sex == first], time[sex == second], event[sex == first], event[sex == second]
+    )
+    return KaplanMeierResult(curves, (float(test.test_statistic), float(test.p_value)))
+
+
+def cox_result() -> RegressionResult:
+    return RegressionResult(
+        {"age_at_diagnosis": 0.021, "ecog": 0.43},
+        {"age_at_diagnosis": 0.004, "ecog": 0.05},
+        n=1500,
+        events=1100,
+        log_likelihood=-7321.5,
+        hazard=True,
+    )
+
+
+IMAGE = re.compile(r'<img alt="([^"]*)" src="data:image/png;base64,([^"]+)"')
+
+
+def pngs(document: str) -> dict[str, bytes]:
+    """alt text -> decoded PNG bytes of every embedded image."""
+    return {alt: base64.b64decode(data, validate=True) for alt, data in IMAGE.findall(document)}
+
+
+# --- pages, as text ---------------------------------------------------------------------------
+
+
+def test_layout_shows_the_user_or_a_sign_in_link():
+    signed_in = pages.layout("T", "<p>x</p>", user=HOSTILE)
+    assert f"signed in as <strong>{ESCAPED}</strong>" in signed_in
+    assert HOSTILE not in signed_in
+    links = {a.get("href") for tag, a in Elements(signed_in).tags if tag == "a"}
+    assert {"/studies", "/approvals", "/audit"} <= links
+    assert "/login" not in links
+    assert 'href="/login"' in pages.layout("T", "")
+
+
+def test_login_page_has_the_form_and_escapes_the_message():
+    document = pages.login_page(HOSTILE)
+    assert HOSTILE not in document and ESCAPED in document
+    assert "tessera login --web" in document
+    elements = Elements(document)
+    form = next(a for tag, a in elements.tags if tag == "form")
+    assert (form["action"], form["method"]) == ("/login", "get")
+    assert [a for tag, a in elements.tags if tag == "input" and a.get("name") == "code"]
+    assert elements.by_id("sign-in")[0] == "button"
+    assert 'id="message"' not in pages.login_page()
+
+
+def test_studies_page_escapes_and_marks_rows():
+    document = pages.studies_page([study(), hostile_study()], TASKS, user="onderzoeker")
+    assert HOSTILE not in document
+    assert document.count(ESCAPED) >= 9  # title, label, proposer, station, dataset, ...
+    elements = Elements(document)
+    assert "script" not in elements.names()
+    assert elements.by_id("study-s1")[0] == "tr"
+    assert elements.by_id("study-s<b>2")[0] == "tr"  # the id escaped into its attribute
+    assert elements.by_id("task-t1")[0] == elements.by_id("task-t2")[0] == "tr"
+    assert len(elements.with_class("status")) == 4
+    assert "end-to-end encrypted" in document and "Client.result(task)" in document
+
+
+def test_studies_page_empty():
+    document = pages.studies_page([], [], user="u")
+    assert "No studies yet." in document and "No tasks yet." in document
+
+
+def test_approvals_page_lists_pending_with_commands():
+    decided = study("s3", status="approved")
+    document = pages.approvals_page([study(), hostile_study()], [decided], user="steward@iknl")
+    assert HOSTILE not in document
+    elements = Elements(document)
+    assert elements.by_id("pending-s1")[0] == "section"
+    assert elements.by_id("pending-s<b>2")[0] == "section"
+    assert elements.by_id("study-s3")[0] == "tr"
+    assert "tessera study approve s1 --as &lt;identity dir&gt;" in document
+    assert "tessera study refuse s1 --reason &quot;...&quot; --as &lt;identity dir&gt;" in document
+    # An id a shell would split is quoted, then escaped for HTML.
+    assert "tessera study approve &#x27;s&lt;b&gt;2&#x27; --as" in document
+    assert "DUO:0000007" in document and "disease specific research" in document
+    assert "No studies await your decision." not in document
+
+
+def test_approvals_page_empty():
+    assert "No studies await your decision." in pages.approvals_page([], [], user="steward")
+
+
+@pytest.mark.parametrize("ok", [True, False])
+def test_audit_page(ok: bool):
+    entries = [
+        {"index": 0, "time": "2025-05-01T09:00Z", "author": "hub", "kind": "genesis",
+         "summary": "ledger opened"},
+        {"index": 1, "time": "2025-05-01T09:01Z", "author": HOSTILE, "kind": "enrol",
+         "summary": HOSTILE},
+    ]  # fmt: skip
+    document = pages.audit_page(entries, f"verdict {HOSTILE}", ok, user="auditor")
+    assert HOSTILE not in document
+    elements = Elements(document)
+    assert elements.by_id("entry-0")[0] == elements.by_id("entry-1")[0] == "tr"
+    verdict = elements.by_id("verdict")[1]
+    assert verdict["class"] == ("ok" if ok else "bad")
+    assert "tessera audit verify --ledger PATH --against OTHER" in document
+
+
+# --- report, as text --------------------------------------------------------------------------
+
+
+def test_report_embeds_decodable_plots_and_escaped_tables():
+    km = km_result()
+    document = report(
+        f"Survival {HOSTILE}",
+        [("Survival by sex", km), ("Cox model", cox_result()), ("Counts", {"n": HOSTILE})],
+        note=HOSTILE,
+    )
+    assert HOSTILE not in document
+    assert "src=" not in document.replace('src="data:image/png;base64,', "")  # nothing external
+    images = pngs(document)
+    assert set(images) == {"Survival by sex", "Cox model"}  # the dict has no plot
+    for png in images.values():
+        with Image.open(io.BytesIO(png)) as image:
+            assert image.format == "PNG"
+            assert image.width > 200 and image.height > 100
+            pixels = np.asarray(image.convert("L"))
+            assert pixels.min() < 100  # something is drawn, not a blank canvas
+    assert "log-rank chi2" in document  # the summary, in <pre>
+    assert "<table" in document and "at_risk" in document  # to_frame()
+    assert "{&#x27;n&#x27;: &#x27;&lt;script&gt;" in document  # str() of a plain dict
+
+
+def test_report_leaves_pyplot_alone():
+    import matplotlib.pyplot as plt
+
+    before = plt.get_fignums()
+    report("r", [("km", km_result())])
+    assert plt.get_fignums() == before
+
+
+def test_save_report(tmp_path):
+    path = save_report(tmp_path / "out" / "report.html", "R", [("Cox", cox_result())])
+    assert path.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+
+
+# --- in a browser -----------------------------------------------------------------------------
+
+
+def test_report_in_chromium(tmp_path):
+    path = save_report(
+        tmp_path / "report.html", "Study s1: results", [("Survival by sex", km_result())]
+    )
+    with chromium_page() as page:
+        page.goto(path.as_uri())
+        heading = page.get_by_role("heading", name="Survival by sex")
+        assert heading.is_visible()
+        image = page.get_by_alt_text("Survival by sex")
+        image.wait_for(state="visible")
+        assert image.evaluate("img => img.complete && img.naturalWidth") > 0
+        assert page.title() == "Study s1: results"
+
+
+def test_pages_escape_in_chromium():
+    with chromium_page() as page:
+        page.set_content(pages.studies_page([hostile_study()], TASKS, user=HOSTILE))
+        assert page.locator("script").count() == 0
+        row = page.locator("#study-s\\<b\\>2")
+        assert HOSTILE in row.inner_text()  # shown as text, not run
+        assert page.locator("#study-s\\<b\\>2 .status").inner_text() == "proposed"
+        assert page.locator("#task-t2 .status").inner_text() == "failed"
+
+
+def test_login_form_in_chromium():
+    with chromium_page() as page:
+        page.set_content(pages.login_page("that sign-in link has expired"))
+        assert page.locator("#message").inner_text() == "that sign-in link has expired"
+        form = page.locator("form")
+        assert form.get_attribute("action") == "/login"
+        assert form.get_attribute("method") == "get"
+
+        # Submitting goes to /login?code=...: serve the page from a routed origin, offline.
+        served = []
+
+        def hub(route):
+            served.append(route.request.url)
+            route.fulfill(content_type="text/html; charset=utf-8", body=pages.login_page())
+
+        page.route("http://hub.test/**", hub)
+        page.goto("http://hub.test/login")
+        page.locator("input[name=code]").fill("abc 12&3")
+        with page.expect_navigation():
+            page.locator("#sign-in").click()
+        url = urlsplit(page.url)
+        assert url.path == "/login"
+        assert parse_qs(url.query) == {"code": ["abc 12&3"]}
+        assert served[-1] == page.url
