@@ -225,9 +225,8 @@ def run_demo(
         results = {}
         for heading, job in jobs.items():
             started = time.monotonic()
-            task = researcher.submit(study, join="pseudonym", **job)
-            results[heading] = researcher.wait(task)
-            say(f"\n{heading}  [task {task}, {time.monotonic() - started:.1f} s]")
+            results[heading] = researcher.run(study, join="pseudonym", **job)
+            say(f"\n{heading}  [{time.monotonic() - started:.1f} s]")
             say(str(results[heading]))
         report = save_report(
             workdir / "report.html",

@@ -43,12 +43,14 @@ class TaskFailed(RuntimeError):
 
 
 class Client:
-    def __init__(self, hub: str, identity: Identity | str | Path, passphrase: bytes | None = None):
+    def __init__(
+        self, hub: str, identity: Identity | str | Path, passphrase: bytes | None = None, http=None
+    ):
         if not isinstance(identity, Identity):
             identity = Identity.load(Path(identity).expanduser(), passphrase)
         self.identity = identity
         self.name = identity.name
-        self.hub = HubConnection(hub, identity)
+        self.hub = HubConnection(hub, identity, http=http)
         self.federation = Federation()
         self.token: str | None = None
 
@@ -197,8 +199,29 @@ class Client:
         self.hub.write("task", body, {"parameters": sealed})
         return task
 
-    def status(self, task: str) -> dict:
-        return self.hub.get(f"/api/tasks/{task}")
+    def status(self, task: str, wait: float = 0.0) -> dict:
+        """The task's status; with `wait`, the hub answers once it is done or failed (or
+        after `wait` seconds)."""
+        return self.hub.get(f"/api/tasks/{task}", **({"wait": wait} if wait else {}))
+
+    def run(
+        self,
+        study: str,
+        name: str,
+        datasets: Mapping[str, str],
+        retries: int = 1,
+        progress: bool = True,
+        **settings,
+    ):
+        """`submit` then `wait`; a task the MPC engine aborted (a rare crash in its link
+        layer, see `tessera.mpc.local.EngineAborted`) is submitted again, `retries` times."""
+        for attempt in range(retries + 1):
+            task = self.submit(study, name, datasets, **settings)
+            try:
+                return self.wait(task, progress=progress)
+            except TaskFailed as failure:
+                if "engine aborted" not in str(failure) or attempt == retries:
+                    raise
 
     def wait(self, task: str, timeout: float = 1800.0, progress: bool = True):
         """Wait for the task, showing its stage; then its result object."""
@@ -213,14 +236,13 @@ class Client:
         with Progress(*columns, disable=not progress, transient=True) as bar:
             shown = bar.add_task("pending", task=task)
             while True:
-                state = self.status(task)
+                state = self.status(task, wait=5.0)
                 stage = STAGES.get(state["status"], state["status"])
                 bar.update(shown, description=stage)
                 if state["status"] in ("done", "failed"):
                     break
                 if time.monotonic() > deadline:
                     raise TimeoutError(f"task {task} is still {state['status']} after {timeout} s")
-                time.sleep(0.2)
         return self.result(task, state)
 
     def result(self, task: str, state: Mapping | None = None):

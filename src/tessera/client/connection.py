@@ -27,13 +27,22 @@ class HubError(RuntimeError):
 
 
 class HubConnection:
-    def __init__(self, url: str, identity: Identity | None, timeout: float = 30.0):
+    def __init__(
+        self,
+        url: str,
+        identity: Identity | None,
+        timeout: float = 90.0,
+        http: httpx.Client | None = None,
+    ):
+        """`http`: a client to send through instead (tests pass FastAPI's TestClient)."""
         self.url = url.rstrip("/")
         self.identity = identity
-        self.http = httpx.Client(base_url=self.url, timeout=timeout)
+        self.http = http or httpx.Client(base_url=self.url, timeout=timeout)
+        self.owned = http is None
 
     def close(self) -> None:
-        self.http.close()
+        if self.owned:
+            self.http.close()
 
     def _send(
         self, method: str, path: str, payload: object = None, signed: bool = True, **query

@@ -133,14 +133,33 @@ def create_app(
         return hub.stations()
 
     @app.get("/api/work")
-    def work(party: Signed) -> dict:
+    def work(party: Signed, wait: float = 0.0) -> dict:
+        """This station's queue; with `wait`, held open until there is work (long poll)."""
         if hub.federation.role(party) != "station":
             raise HTTPException(403, f"{party!r} is not a station")
-        return hub.work(party)
+        answer: dict = {}
+
+        def ready() -> bool:
+            answer.update(hub.work(party))
+            return bool(answer["decide"] or answer["run"])
+
+        hub.wait(ready, wait)
+        return answer
 
     @app.get("/api/tasks/{task_id}")
-    def task(task_id: str, party: Reader) -> dict:
-        return refusing(hub.task, task_id, party)
+    def task(task_id: str, party: Reader, wait: float = 0.0) -> dict:
+        """A task's status; with `wait`, held open until it changes from `pending` or
+        `ready` to done or failed (long poll)."""
+        answer = refusing(hub.task, task_id, party)
+        start = answer["status"]
+
+        def changed() -> bool:
+            answer.update(hub.task(task_id, party))
+            return answer["status"] != start
+
+        if start in ("pending", "ready"):
+            hub.wait(changed, wait)
+        return answer
 
     @app.get("/api/studies")
     def studies(party: Reader) -> list[dict]:

@@ -88,6 +88,7 @@ class Hub:
         self.session = sessionmaker(self.engine, expire_on_commit=False)
         self.deadline = deadline
         self.lock = threading.RLock()  # one writer of the ledger at a time
+        self.changed = threading.Condition(self.lock)  # notified on every new entry
         self.nonces = DatabaseNonces(self)
         with self.session() as db:
             lines = db.scalars(select(LedgerRow.line).order_by(LedgerRow.position)).all()
@@ -123,7 +124,19 @@ class Hub:
                 db.commit()
             self.federation.record(entry)
             self._after(entry)
+            self.changed.notify_all()
         return entry
+
+    def wait(self, ready, seconds: float) -> None:
+        """Block until `ready()` holds, re-checking on every new ledger entry, for at most
+        `seconds`: long polling, so a station picks up work at once without hammering."""
+        deadline = time.monotonic() + min(seconds, 60.0)
+        with self.changed:
+            while not ready():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return
+                self.changed.wait(min(left, 1.0))  # also re-check deadlines now and then
 
     def _attach(self, db: Session, entry: Entry, attachment: Mapping) -> None:
         body = entry.body

@@ -102,15 +102,26 @@ def party_main(launch: Launch, results: multiprocessing.Queue) -> None:
                 mine = launch.exchange(launch.me, session, mine)
             shares = session.run(launch.function, launch.layout, mine)
             session.settle()
+            # Hand the shares over, flushed, before the links close: the engine sometimes
+            # aborts the process while closing them (see `EngineAborted`), and every party
+            # has its outputs by now (the settle barrier), so that abort must cost nothing.
+            results.put((launch.me, "ok", (shares, metadata)))
+            results.close()
+            results.join_thread()
         finally:
             session.close()
-        results.put((launch.me, "ok", (shares, metadata)))
     except (ValueError, KeyError, OSError) as exc:  # our own messages: name things, not data
-        results.put((launch.me, "error", f"{type(exc).__name__}: {exc}"))
+        _report(results, launch.me, f"{type(exc).__name__}: {exc}")
     except BaseException as exc:  # anything else may quote data: only its type leaves
         traceback.print_exc()  # to the party's own stderr, kept only with TESSERA_DEBUG=1
         detail = f"internal error ({type(exc).__name__}); rerun with TESSERA_DEBUG=1 for details"
-        results.put((launch.me, "error", detail))
+        _report(results, launch.me, detail)
+
+
+def _report(results: multiprocessing.Queue, me: str, detail: str) -> None:
+    """Send a failure, unless the outputs were already handed over (the queue is closed)."""
+    with contextlib.suppress(ValueError, OSError):
+        results.put((me, "error", detail))
 
 
 def run_local(

@@ -32,7 +32,7 @@ from tessera.crypto.keys import Identity
 from tessera.crypto.sealed import SealError, seal, unseal
 from tessera.governance.studies import Federation, output_digest
 from tessera.mpc.certificates import TlsFiles
-from tessera.mpc.local import Launch, party_main
+from tessera.mpc.local import ENGINE_ABORT, Launch, party_main
 from tessera.mpc.session import Accuracy, Party
 from tessera.station.policy import Policy, refusal
 
@@ -129,7 +129,7 @@ class Station:
                     last = time.monotonic()
             except HubError as error:
                 log.warning("%s", error)
-            self.stopping.wait(self.config.poll_seconds)
+            self.stopping.wait(0.05)
 
     def publish(self) -> None:
         self.hub.post(
@@ -137,7 +137,7 @@ class Station:
         )
 
     def step(self) -> None:
-        work = self.hub.get("/api/work")
+        work = self.hub.get("/api/work", wait=self.config.poll_seconds)
         if not work["decide"] and not any(w["task"] not in self.running for w in work["run"]):
             return
         self.sync()
@@ -236,7 +236,7 @@ class Station:
             exchange=files.exchange,
             timeout_ms=int(self.config.session_seconds * 1000),
         )
-        return self.party(launch)
+        return self.party(launch, item["task"])
 
     def trust(self, session: str, world: tuple[str, ...]) -> TlsFiles:
         """This station's TLS files, trusting exactly the session's peers' certificates as
@@ -246,9 +246,10 @@ class Station:
         bundle.write_text("".join(self.federation.members[n].tls_ca for n in world))
         return TlsFiles(bundle, tls / f"{self.name}.pem", tls / f"{self.name}.key")
 
-    def party(self, launch: Launch) -> tuple[list[bytes], dict]:
+    def party(self, launch: Launch, task: str) -> tuple[list[bytes], dict]:
         """Run this station's party in its own process (the engine stays out of the daemon,
-        and a crash there fails the task, not the station)."""
+        and a crash there fails the task, not the station). If another station fails the
+        task meanwhile, stop at once rather than wait for the session's timeout."""
         context = multiprocessing.get_context("spawn")
         results: multiprocessing.Queue = context.Queue()
         process = context.Process(target=party_main, args=(launch, results), daemon=True)
@@ -260,12 +261,10 @@ class Station:
                     _, status, payload = results.get(timeout=1.0)
                     break
                 except queue.Empty:
-                    if process.exitcode is not None:
-                        raise RuntimeError(
-                            f"the MPC party stopped (exit code {process.exitcode})"
-                        ) from None
-                    if time.monotonic() > deadline:
-                        raise RuntimeError("the MPC session did not finish in time") from None
+                    self._check(process, deadline, task)
+        except BaseException:
+            process.kill()  # the task has failed: the party has nothing left to do
+            raise
         finally:
             process.join(timeout=10)
             if process.is_alive():
@@ -274,6 +273,19 @@ class Station:
         if status != "ok":
             raise RuntimeError(str(payload))
         return payload
+
+    def _check(
+        self, process: multiprocessing.process.BaseProcess, deadline: float, task: str
+    ) -> None:
+        """Raise if this station's party has stopped, ran out of time, or the task failed."""
+        if process.exitcode == ENGINE_ABORT:
+            raise RuntimeError(f"the MPC engine aborted (exit code {ENGINE_ABORT})")
+        if process.exitcode is not None:
+            raise RuntimeError(f"the MPC party stopped (exit code {process.exitcode})")
+        if time.monotonic() > deadline:
+            raise RuntimeError("the MPC session did not finish in time")
+        if self.hub.get(f"/api/tasks/{task}")["status"] == "failed":
+            raise RuntimeError("stopped: another station failed the task")
 
     def release(self, task: str, parameters: Mapping, shares: list[bytes], labels: dict) -> None:
         """Seal this party's output shares, with what they are outputs of, to each recipient."""

@@ -63,9 +63,12 @@ def invite(connection: HubConnection, party: str, role: str, organisation: str) 
     return invitation.token()
 
 
-def enrol(hub: str, token: str, directory: Path, host: str = "127.0.0.1") -> Identity:
+def enrol(
+    hub: str, token: str, directory: Path, host: str = "127.0.0.1", http=None
+) -> Identity:
     """Create this party's keys in `directory` and join with `token`. A station also makes
-    its TLS certificate for `host` (its MPC links), which the `join` entry publishes."""
+    its TLS certificate for `host` (its MPC links), which the `join` entry publishes.
+    (`http`: an httpx client to send through, as `HubConnection` takes.)"""
     invitation = Invitation.from_token(token)
     if (directory / "identity" / "signing.pem").exists():
         raise ValueError(f"{directory} already holds an identity: enrol into a new directory")
@@ -84,7 +87,7 @@ def enrol(hub: str, token: str, directory: Path, host: str = "127.0.0.1") -> Ide
         )
         body["tls_ca"] = tls[invitation.party].ca.read_text()
     identity.save(directory / "identity")
-    connection = HubConnection(hub, identity)
+    connection = HubConnection(hub, identity, http=http)
     try:
         connection.write("join", body)
     finally:
