@@ -63,10 +63,12 @@ def populated(directory: Path, database: str | None = None, **settings) -> dict:
         parties[f"steward-{name}"] = federation.join(f"steward-{name}", "steward", organisation)
     parties["researcher"] = federation.join("researcher", "researcher", "University")
     parties["study"] = parties["researcher"].propose(
-        "Survival by stage", "DUO:0000007",
-        {"registry": ["registry"], "gp": ["gp"], "helper": []}, ["crosstab", "kaplan-meier"],
+        "Survival by stage",
+        "DUO:0000007",
+        {"registry": ["registry"], "gp": ["gp"], "helper": []},
+        ["crosstab", "kaplan-meier"],
         expires=dt.date.today() + dt.timedelta(days=30),
-    )  # fmt: skip
+    )
     return parties
 
 
@@ -75,6 +77,12 @@ def approve(parties: dict) -> None:
         parties[f"steward-{name}"].approve(parties["study"], "ok")
 
 
-CROSSTAB = {"name": "crosstab", "datasets": {"registry": "registry", "gp": "gp"},
-            "helper": "helper", "join": "pseudonym", "rows": "stage", "cols": "smoking",
-            "min_cell": 10}  # fmt: skip
+CROSSTAB = {
+    "name": "crosstab",
+    "datasets": {"registry": "registry", "gp": "gp"},
+    "helper": "helper",
+    "join": "pseudonym",
+    "rows": "stage",
+    "cols": "smoking",
+    "min_cell": 10,
+}

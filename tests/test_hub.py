@@ -43,13 +43,22 @@ def test_only_stewards_of_the_study_decide(parties):
 
 def test_only_researchers_propose_and_only_the_operator_invites(parties):
     steward = parties["steward-gp"]
-    refused(lambda: steward.propose("t", "DUO:0000007", {"registry": [], "gp": []},
-                                    ["crosstab"]), 403, "is not a researcher")  # fmt: skip
+    refused(
+        lambda: steward.propose("t", "DUO:0000007", {"registry": [], "gp": []}, ["crosstab"]),
+        403,
+        "is not a researcher",
+    )
     refused(lambda: parties["researcher"].invite("eve", "station", "E"), 403, "only the operator")
     with pytest.raises(ValueError, match="unknown purpose"):  # the SDK checks first
         parties["researcher"].propose("t", "DUO:9", {"registry": [], "gp": []}, ["crosstab"])
-    bad = {"title": "t", "purpose": "DUO:9", "stations": {"registry": [], "gp": []},
-           "analyses": ["crosstab"], "recipients": ["researcher"], "expires": "2030-01-01"}
+    bad = {
+        "title": "t",
+        "purpose": "DUO:9",
+        "stations": {"registry": [], "gp": []},
+        "analyses": ["crosstab"],
+        "recipients": ["researcher"],
+        "expires": "2030-01-01",
+    }
     refused(lambda: parties["researcher"].hub.write("study", bad), 403, "unknown purpose")
 
 
@@ -65,8 +74,13 @@ def test_an_unapproved_or_refused_study_runs_nothing(parties):
 def test_an_expired_study_runs_nothing(parties):
     researcher = parties["researcher"]
     yesterday = dt.date.today() - dt.timedelta(days=1)
-    study = researcher.propose("old", "DUO:0000007", {"registry": ["registry"], "gp": ["gp"],
-                               "helper": []}, ["crosstab"], expires=yesterday)  # fmt: skip
+    study = researcher.propose(
+        "old",
+        "DUO:0000007",
+        {"registry": ["registry"], "gp": ["gp"], "helper": []},
+        ["crosstab"],
+        expires=yesterday,
+    )
     for name in ("registry", "gp", "helper"):
         parties[f"steward-{name}"].approve(study)
     refused(lambda: researcher.submit(study, **CROSSTAB), 403, "the study is expired")
@@ -78,8 +92,11 @@ def test_results_go_only_to_named_recipients(parties):
     refused(lambda: steward.submit(parties["study"], **CROSSTAB), 403, "is not a researcher")
     other = parties["federation"].join("mallory", "researcher", "Elsewhere")
     refused(lambda: other.submit(parties["study"], **CROSSTAB), 403, "neither proposer")
-    refused(lambda: parties["researcher"].submit(parties["study"], recipients=["mallory"],
-                                                 **CROSSTAB), 403, "only to recipients")  # fmt: skip
+    refused(
+        lambda: parties["researcher"].submit(parties["study"], recipients=["mallory"], **CROSSTAB),
+        403,
+        "only to recipients",
+    )
 
 
 def test_the_hub_stores_ciphertext_and_a_station_sees_only_its_own_tasks(parties):
@@ -94,12 +111,20 @@ def test_the_hub_stores_ciphertext_and_a_station_sees_only_its_own_tasks(parties
     refused(lambda: parties["steward-gp"].status(task), 403, "has no part in task")
     sealed = base64.b64decode(work["decide"][0]["parameters"])
     assert b"stage" not in sealed and b"crosstab" not in sealed
-    opened = unseal(sealed, parties["gp"].identity, parties["researcher"].identity.public,
-                    f"task {task} parameters for gp")  # fmt: skip
+    opened = unseal(
+        sealed,
+        parties["gp"].identity,
+        parties["researcher"].identity.public,
+        f"task {task} parameters for gp",
+    )
     assert json.loads(opened)["options"]["rows"] == "stage"
     with pytest.raises(ValueError):  # another station cannot open gp's copy
-        unseal(sealed, parties["registry"].identity, parties["researcher"].identity.public,
-               f"task {task} parameters for gp")  # fmt: skip
+        unseal(
+            sealed,
+            parties["registry"].identity,
+            parties["researcher"].identity.public,
+            f"task {task} parameters for gp",
+        )
 
 
 def test_tampered_stale_replayed_and_unsigned_requests_are_refused(parties):
@@ -128,7 +153,8 @@ def test_enrolment_tokens_are_single_use_and_bind_the_role(parties, tmp_path):
     forged = Invitation("auditor-x", "steward", "Survey", "guess").token()
     refused(lambda: enrol(URL, forged, tmp_path / "c", http=federation.http), 403, "invitation")
     assert "token" not in str(federation.hub.lines()).replace('"token":', "").replace(
-        "token_hash", "")  # fmt: skip
+        "token_hash", ""
+    )
 
 
 def test_id_tokens_let_users_read_but_not_write(parties):
@@ -169,11 +195,14 @@ def test_a_task_runs_when_all_accept_and_fails_cleanly_without_partial_results(p
 def release(parties: dict, station: str, task: str) -> None:
     """A station's release of a (stand-in) output sealed to the researcher."""
     client = parties[station]
-    sealed = seal(b"output shares", client.identity, parties["researcher"].identity.public,
-                  f"task {task} output of {station} for researcher")  # fmt: skip
+    sealed = seal(
+        b"output shares",
+        client.identity,
+        parties["researcher"].identity.public,
+        f"task {task} output of {station} for researcher",
+    )
     output = {"researcher": base64.b64encode(sealed).decode()}
-    client.hub.write("release", {"task": task, "digest": output_digest(output)},
-                     {"output": output})  # fmt: skip
+    client.hub.write("release", {"task": task, "digest": output_digest(output)}, {"output": output})
 
 
 def test_outputs_reach_the_recipient_once_every_station_released(parties):
@@ -192,8 +221,9 @@ def test_outputs_reach_the_recipient_once_every_station_released(parties):
 def test_a_refusing_station_fails_the_task_with_its_reason(parties):
     approve(parties)
     task = parties["researcher"].submit(parties["study"], **CROSSTAB)
-    parties["gp"].hub.write("decision", {"task": task, "accept": False,
-                                         "reason": "min cell 20 here"})  # fmt: skip
+    parties["gp"].hub.write(
+        "decision", {"task": task, "accept": False, "reason": "min cell 20 here"}
+    )
     state = parties["researcher"].status(task)
     assert state["status"] == "failed" and state["reason"] == "gp refused: min cell 20 here"
 
@@ -205,9 +235,14 @@ def test_a_station_checks_the_task_itself(parties):
     gp = parties["gp"]
     gp.sync()
     item = gp.hub.get("/api/work")["decide"][0]
-    parameters = json.loads(unseal(base64.b64decode(item["parameters"]), gp.identity,
-                                   parties["researcher"].identity.public,
-                                   f"task {task} parameters for gp"))  # fmt: skip
+    parameters = json.loads(
+        unseal(
+            base64.b64decode(item["parameters"]),
+            gp.identity,
+            parties["researcher"].identity.public,
+            f"task {task} parameters for gp",
+        )
+    )
     schemas = {"gp": ["pseudonym", "smoking", "copd"]}
     assert refusal("gp", parameters, gp.federation, Policy(), schemas) is None
     strict = Policy(min_cell=20)
@@ -217,8 +252,9 @@ def test_a_station_checks_the_task_itself(parties):
     changed = {"gp": ["pseudonym", "smoking"]}
     assert "has changed" in refusal("gp", parameters, gp.federation, Policy(), changed)
     altered = {**parameters, "options": {**parameters["options"], "min_cell": 50}}
-    assert "differ from those the ledger" in refusal("gp", altered, gp.federation, Policy(),
-                                                     schemas)  # fmt: skip
+    assert "differ from those the ledger" in refusal(
+        "gp", altered, gp.federation, Policy(), schemas
+    )
 
 
 def test_every_copy_of_the_ledger_agrees_and_verifies(parties, tmp_path):

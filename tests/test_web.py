@@ -152,7 +152,7 @@ def test_layout_shows_the_user_or_a_sign_in_link():
 def test_login_page_has_the_form_and_escapes_the_message():
     document = pages.login_page(HOSTILE)
     assert HOSTILE not in document and ESCAPED in document
-    assert "tessera login --web" in document
+    assert "tessera login --as &lt;identity dir&gt;" in document
     elements = Elements(document)
     form = next(a for tag, a in elements.tags if tag == "form")
     assert (form["action"], form["method"]) == ("/login", "get")

@@ -64,7 +64,7 @@ def _prepare(workdir: Path) -> None:
         if not (workdir / MARK).exists():
             raise ValueError(f"{workdir} is not empty and not a demo's: choose another --workdir")
         shutil.rmtree(workdir)
-    workdir.mkdir(parents=True)
+    workdir.mkdir(parents=True, exist_ok=True)
     (workdir / MARK).write_text("made by tessera demo; cleared by its next run\n")
 
 

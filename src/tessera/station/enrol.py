@@ -63,9 +63,7 @@ def invite(connection: HubConnection, party: str, role: str, organisation: str) 
     return invitation.token()
 
 
-def enrol(
-    hub: str, token: str, directory: Path, host: str = "127.0.0.1", http=None
-) -> Identity:
+def enrol(hub: str, token: str, directory: Path, host: str = "127.0.0.1", http=None) -> Identity:
     """Create this party's keys in `directory` and join with `token`. A station also makes
     its TLS certificate for `host` (its MPC links), which the `join` entry publishes.
     (`http`: an httpx client to send through, as `HubConnection` takes.)"""

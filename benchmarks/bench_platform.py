@@ -1,0 +1,170 @@
+"""The platform's overhead per task, on top of the protocol's own time (issue 5: <= 200 ms).
+
+A demo federation (`tessera.demo.federation`: a hub and four stations, each its own process
+on localhost) with 2,000 synthetic patients. Measured in one run:
+
+- hub round trips: an unsigned GET of the ledger head, a signed GET of the studies, and a
+  signed ledger write (`note` entries: any kind without rules of its own is accepted from
+  an enrolled author; a write is a GET of the head plus the signed POST);
+- the same small analysis (crosstab of stage by smoking over registry + GP with the helper,
+  joined on the pseudonym, min_cell 10) through the federation (`Client.submit` + `wait`)
+  and locally (`run_vertical` on the stations' own Parquet files, as `tessera local` runs
+  it). Both start three spawned party processes, so the protocol's time is the same; the
+  difference of the medians is the platform's overhead per task. Runs alternate, after one
+  warm-up of each that is not counted;
+- where a federated task's time goes, from the ledger entries' times (the `task` entry,
+  the stations' `decision` and `release` entries) and the researcher's own clock.
+
+    python -m benchmarks platform
+    TESSERA_BENCH_REPEATS=10 python -m benchmarks platform
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from tessera.analyses.catalogue import analysis
+from tessera.analyses.vertical import plan_for_files, run_vertical
+from tessera.demo import RESEARCHER, federation
+
+PATIENTS = 2_000
+REPEATS = int(os.environ.get("TESSERA_BENCH_REPEATS", 5))
+READS, WRITES = 50, 20
+TARGET_MS = 200
+DATASETS = {"registry": "registry", "gp": "gp"}
+OPTIONS = {"rows": "stage", "cols": "smoking", "min_cell": 10}
+
+
+def run() -> list[dict]:
+    with tempfile.TemporaryDirectory() as out:
+        workdir = Path(out) / "federation"
+        with federation(workdir, PATIENTS, seed=7, say=lambda _: None) as (running, clients):
+            researcher = clients[RESEARCHER]
+            study = researcher.propose(
+                "Platform overhead benchmark",
+                "DUO:0000007",
+                {"registry": ["registry"], "gp": ["gp"], "helper": []},
+                analyses=["crosstab"],
+            )
+            for station in ("registry", "gp", "helper"):
+                clients[f"steward-{station}"].approve(study, "benchmark")
+            rows = _round_trips(researcher)
+            paths = {
+                name: str(running.workdir / "stations" / name / f"{name}.parquet")
+                for name in DATASETS
+            }
+            federated, local, submitted = _tasks(researcher, study, paths)
+            overhead = statistics.median(federated) - statistics.median(local)
+            rows.append(
+                {
+                    "measure": "task overhead",
+                    "n": REPEATS,
+                    "federated_s": round(statistics.median(federated), 3),
+                    "local_s": round(statistics.median(local), 3),
+                    "overhead_ms": round(1000 * overhead),
+                    "target_ms": TARGET_MS,
+                    "note": "runs (s): federated "
+                    + " ".join(f"{s:.2f}" for s in federated)
+                    + "; local "
+                    + " ".join(f"{s:.2f}" for s in local),
+                }
+            )
+            rows.extend(_decomposition(researcher, submitted))
+    columns = ("measure", "median_ms", "p95_ms", "n", "federated_s", "local_s", "overhead_ms",
+               "target_ms", "note")  # fmt: skip
+    return [{c: row.get(c, "") for c in columns} for row in rows]  # one table: same keys
+
+
+def _timed(function) -> float:
+    started = time.perf_counter()
+    function()
+    return time.perf_counter() - started
+
+
+def _row(measure: str, seconds: list[float]) -> dict:
+    milliseconds = 1000 * np.asarray(seconds)
+    return {
+        "measure": measure,
+        "median_ms": round(float(np.median(milliseconds)), 1),
+        "p95_ms": round(float(np.percentile(milliseconds, 95)), 1),
+        "n": len(seconds),
+    }
+
+
+def _round_trips(researcher) -> list[dict]:
+    hub = researcher.hub
+    head = [_timed(lambda: hub.get("/api/ledger/head", signed=False)) for _ in range(READS)]
+    studies = [_timed(lambda: hub.get("/api/studies")) for _ in range(READS)]
+    writes = [_timed(lambda i=i: hub.write("note", {"n": i})) for i in range(WRITES)]
+    return [
+        _row("hub GET /api/ledger/head (unsigned)", head),
+        _row("hub GET /api/studies (signed)", studies),
+        _row("hub ledger write (GET head + signed POST)", writes),
+    ]
+
+
+def _tasks(researcher, study: str, paths: dict[str, str]):
+    """Alternate federated and local runs; the first of each is a warm-up."""
+    entry = analysis("crosstab")
+
+    def local():
+        plan = plan_for_files(paths, "pseudonym", **entry.columns(OPTIONS))
+        outputs, labels = run_vertical(
+            plan, paths, entry.statistic, True, entry.accuracy, **entry.arguments(OPTIONS)
+        )
+        return entry.result(outputs, labels, OPTIONS)
+
+    federated_times, local_times, submitted = [], [], []
+    expected = None
+    for attempt in range(REPEATS + 1):
+        started, wall = time.perf_counter(), time.time()
+        task = researcher.submit(
+            study, "crosstab", DATASETS, helper="helper", join="pseudonym", **OPTIONS
+        )
+        result = researcher.wait(task, progress=False)
+        finished = time.perf_counter()
+        begun = time.perf_counter()
+        mine = local()
+        local_time = time.perf_counter() - begun
+        expected = expected or str(mine)
+        if str(result) != expected:
+            raise AssertionError(f"federated and local results differ:\n{result}\n{mine}")
+        if attempt:  # not the warm-up
+            federated_times.append(finished - started)
+            local_times.append(local_time)
+            submitted.append((task, wall, wall + (finished - started)))
+    return federated_times, local_times, submitted
+
+
+def _seconds(iso: str) -> float:
+    return dt.datetime.fromisoformat(iso).timestamp()
+
+
+def _decomposition(researcher, submitted) -> list[dict]:
+    """Each federated task's phases from the ledger's entry times (same machine, same
+    clock): the researcher's submit, the stations' decisions and releases, the result."""
+    entries = researcher.sync().entries
+    phases: dict[str, list[float]] = {
+        "submit -> task entry signed (sync, schemas, seal)": [],
+        "task entry -> all decisions (pickup + decide)": [],
+        "all decisions -> first release (session incl. MPC)": [],
+        "first release -> last release": [],
+        "last release -> researcher has result": [],
+    }
+    for task, started, finished in submitted:
+        mine = [e for e in entries if e.body.get("task") == task]
+        (entry,) = [_seconds(e.time) for e in mine if e.kind == "task"]
+        decisions = [_seconds(e.time) for e in mine if e.kind == "decision"]
+        releases = [_seconds(e.time) for e in mine if e.kind == "release"]
+        moments = [started, entry, max(decisions), min(releases), max(releases), finished]
+        for name, (a, b) in zip(phases, itertools.pairwise(moments), strict=True):
+            phases[name].append(b - a)
+    return [_row(f"task: {name}", seconds) for name, seconds in phases.items()]

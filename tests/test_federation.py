@@ -1,0 +1,175 @@
+"""A whole federation of processes, as `tessera demo` runs it: a hub and four stations on
+localhost, MPC among the stations. Results equal lifelines on the pooled data; a copy of
+everything the hub keeps reveals no identifier, record value or result; a station that
+was away picks up its work; a station killed mid-task fails the task cleanly."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from lifelines import KaplanMeierFitter
+
+from tessera.audit import compare, read
+from tessera.client import TaskFailed
+from tessera.demo import RESEARCHER, STEWARDS, _start, federation
+from tessera.governance.studies import Federation
+
+pytestmark = pytest.mark.slow
+RELEASED: dict[str, object] = {}  # results the researcher received, to look for at the hub
+KM = {
+    "name": "kaplan-meier",
+    "datasets": {"registry": "registry", "gp": "gp"},
+    "helper": "helper",
+    "join": "pseudonym",
+    "time": "survival_months",
+    "event": "vital_status",
+    "by": "stage",
+}
+
+
+@pytest.fixture(scope="module")
+def running(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("federation")
+    with federation(workdir, 1500, 11, lambda _: None, session_seconds=25.0) as (fed, clients):
+        researcher = clients[RESEARCHER]
+        study = researcher.propose(
+            "Survival by stage",
+            "DUO:0000007",
+            {"registry": ["registry"], "gp": ["gp"], "survey": ["survey"], "helper": []},
+            analyses=["kaplan-meier", "crosstab", "cox"],
+        )
+        for steward in STEWARDS:
+            clients[steward].approve(study)
+        yield fed, clients, study
+
+
+def station_table(fed, name: str) -> pd.DataFrame:
+    return pd.read_parquet(fed.workdir / "stations" / name / f"{name}.parquet")
+
+
+def test_kaplan_meier_through_the_federation_equals_lifelines(running):
+    fed, clients, study = running
+    result = clients[RESEARCHER].run(study, **KM, progress=False)
+    joined = station_table(fed, "registry").merge(
+        station_table(fed, "gp")[["pseudonym"]], on="pseudonym"
+    )
+    for stage, group in joined.groupby("stage"):
+        fitter = KaplanMeierFitter().fit(group["survival_months"], group["vital_status"])
+        curve = result.curves[stage]
+        # times come back in fixed point (within 1e-5; the data's are 1e-4 apart), the step
+        # heights from exact counts: read lifelines' curve just after each time
+        times = fitter.survival_function_.index.to_numpy()
+        np.testing.assert_allclose(curve["time"], times[times > 0], atol=1e-5)
+        expected = fitter.survival_function_at_times(curve["time"] + 5e-5).to_numpy()
+        np.testing.assert_allclose(curve["survival"], expected, atol=1e-6)
+    assert result.logrank is not None and result.logrank[1] < 0.05
+    RELEASED["kaplan-meier"] = result  # for the breach scan
+
+
+def test_a_station_away_picks_up_its_work_when_it_returns(running):
+    fed, clients, study = running
+    survey = fed.processes["survey"]
+    survey.terminate()
+    survey.wait(timeout=15)
+    researcher = clients[RESEARCHER]
+    task = researcher.submit(
+        study,
+        "crosstab",
+        {"registry": "registry", "gp": "gp", "survey": "survey"},
+        join="pseudonym",
+        rows="stage",
+        cols="smoking",
+        min_cell=10,
+    )
+    time.sleep(3)
+    assert researcher.status(task)["status"] == "pending"
+    config = fed.workdir / "stations" / "survey" / "station.yaml"
+    log = fed.workdir / "stations" / "survey" / "station.log"
+    fed.processes["survey"] = _start("survey", ["station", "start", "--config", str(config)], log)
+    cells = researcher.wait(task, progress=False).cells
+    joined = station_table(fed, "registry").merge(station_table(fed, "gp"), on="pseudonym")
+    joined = joined[joined["pseudonym"].isin(station_table(fed, "survey")["pseudonym"])]
+    expected = joined.groupby(["stage", "smoking"]).size()
+    for stage, smoking, n in cells:
+        count = int(expected.get((stage, smoking), 0))
+        assert n == (count if count >= 10 else None)
+
+
+def test_every_station_keeps_a_verified_copy_of_the_hubs_ledger(running):
+    fed, clients, _ = running
+    hub_entries = clients[RESEARCHER].hub.entries()
+    Federation.replay(hub_entries)
+    kinds = {entry.kind for entry in hub_entries}
+    assert {"study", "approve", "task", "decision", "release"} <= kinds
+    for name in ("registry", "gp", "survey", "helper"):
+        copy = read(fed.workdir / "stations" / name / "ledger.jsonl")
+        Federation.replay(copy)
+        compare(hub_entries, copy)  # the copy agrees entry by entry (and may lag)
+        assert any(entry.kind == "decision" and entry.author == name for entry in copy)
+
+
+def identifier_values(fed) -> set[str]:
+    values: set[str] = set()
+    for name in ("registry", "gp", "survey"):
+        table = station_table(fed, name)
+        for column in (
+            "given_name",
+            "surname",
+            "date_of_birth",
+            "postcode",
+            "pseudonym",
+            "street",
+            "morphology",
+            "practice_id",
+        ):
+            if column in table:
+                values |= {v for v in table[column].dropna().astype(str) if len(v) >= 5}
+    return values
+
+
+def test_a_copy_of_the_hub_reveals_no_record_and_no_result(running):
+    fed = running[0]
+    secrets = identifier_values(fed)
+    result = RELEASED.get("kaplan-meier")
+    if result is not None:
+        for curve in result.curves.values():
+            secrets |= {repr(float(s)) for s in curve["survival"] if 0 < s < 1}
+        secrets.add(repr(float(result.logrank[0])))
+    assert len(secrets) > 1000
+    files = [p for p in Path(fed.workdir / "hub").rglob("*") if p.is_file()]
+    assert any(p.name == "hub.db" for p in files)
+    for path in files:
+        content = path.read_bytes()
+        found = [s for s in secrets if s.encode() in content]
+        assert not found, f"{path.name} holds {len(found)} plaintext values"
+
+
+def test_a_station_killed_mid_task_fails_the_task_cleanly(running):
+    fed, clients, study = running
+    researcher = clients[RESEARCHER]
+    task = researcher.submit(
+        study,
+        "cox",
+        {"registry": "registry", "gp": "gp"},
+        helper="helper",
+        join="pseudonym",
+        time="survival_months",
+        event="vital_status",
+        covariates=["age_at_diagnosis", "copd"],
+    )
+    deadline = time.monotonic() + 60
+    while researcher.status(task)["status"] != "ready" and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(2.0)  # inside the MPC session
+    os.killpg(fed.processes["gp"].pid, signal.SIGKILL)
+    fed.processes["gp"].wait(timeout=15)
+    with pytest.raises(TaskFailed, match="failed"):
+        researcher.wait(task, timeout=120, progress=False)
+    state = researcher.status(task)
+    assert state["status"] == "failed" and "output" not in state
