@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 DEMO := build/demo
 
-.PHONY: demo test bench lint format postgres clean
+.PHONY: demo test bench lint format postgres chromium clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -13,18 +13,18 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@rm -f $(VENV)/.installed-* && touch $@
 
+# A hub and four stations as processes on localhost: enrolment, a study approved by every
+# data steward, Kaplan-Meier, a cross-table and a Cox model by MPC, an HTML report.
 demo: $(STAMP)
-	$(BIN)/tessera synth nsclc --patients 20000 --seed 7 --pseudonyms --out $(DEMO)
-	$(BIN)/tessera summary $(DEMO) --plot $(DEMO)/survival-by-stage.png
-	@echo "\nSurvival by COPD (held by the GP network), computed securely among three processes:"
-	$(BIN)/tessera local kaplan-meier --party registry=$(DEMO)/registry.parquet \
-		--party gp=$(DEMO)/gp.parquet --helper --join pseudonym \
-		--time survival_months --event vital_status --by copd
+	$(BIN)/tessera demo --workdir $(DEMO)
 
 postgres:
 	bash scripts/postgres.sh
 
-test: $(STAMP) postgres
+chromium:
+	bash scripts/chromium.sh
+
+test: $(STAMP) postgres chromium
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)

@@ -387,7 +387,7 @@ def login(identity: IdentityDir, hub: HubUrl = None) -> None:
 @app.command()
 def demo(
     workdir: Annotated[Path, typer.Option(help="Keep the hub's and stations' files here.")] = Path(
-        "build/federation"
+        "build/demo"
     ),
     patients: Annotated[int, typer.Option(min=500, help="Synthetic NSCLC patients.")] = 5000,
     seed: Annotated[int, typer.Option(help="Random seed of the cohort.")] = 7,

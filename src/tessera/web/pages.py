@@ -112,7 +112,8 @@ def login_page(message: str | None = None) -> str:
     shown = f'<p class="message" id="message">{_e(message)}</p>' if message else ""
     body = f"""{shown}
 <p>You sign in from the command line or the SDK, with your own identity: run
-<code>tessera login --as &lt;identity dir&gt;</code> and open the one-time link it prints, or paste its code below.
+<code>tessera login --as &lt;identity dir&gt;</code> and open the one-time link it prints,
+or paste its code below.
 The hub never stores passwords; a link works once and only for a short time.</p>
 <form action="/login" method="get">
 <label for="code">One-time code</label>
