@@ -276,3 +276,32 @@ def test_the_hub_on_postgresql(postgres_url, tmp_path):
     test_outputs_reach_the_recipient_once_every_station_released(parties)
     tables = inspect(create_engine(postgres_url)).get_table_names()
     assert set(Base.metadata.tables) <= set(tables) and "alembic_version" in tables
+
+
+def test_audit_verify_applies_the_governance_rules(parties, tmp_path):
+    """A well-signed, well-chained task entry in an unapproved study is named by the
+    auditor's `tessera audit verify`, as the hub and the stations refuse it."""
+    from typer.testing import CliRunner
+
+    from tessera.audit import sign_entry
+    from tessera.cli import app
+
+    lines = parties["federation"].hub.lines()
+    last = Entry.from_line(lines[-1])
+    forged = sign_entry(
+        parties["researcher"].identity,
+        len(lines),
+        last.digest(),
+        "task",
+        {
+            "task": "t1",
+            "study": parties["study"],
+            "stations": ["registry", "gp", "helper"],
+            "recipients": ["researcher"],
+        },
+    )
+    path = tmp_path / "ledger.jsonl"
+    path.write_text("".join(line + "\n" for line in [*lines, forged.line()]))
+    result = CliRunner().invoke(app, ["audit", "verify", "--ledger", str(path)])
+    assert result.exit_code == 1
+    assert f"entry {len(lines)}: the study is proposed" in result.output

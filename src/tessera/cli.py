@@ -174,8 +174,10 @@ def audit_verify(
         str | None, typer.Option(help="Fingerprint the operator's genesis key must have.")
     ] = None,
 ) -> None:
-    """Check signatures, the hash chain and who may write; exit 1 naming the first bad entry."""
-    from tessera.audit import LedgerError, compare, read, verify_ledger
+    """Check signatures, the hash chain and who may write what (roles, approvals before
+    tasks, recipients); exit 1 naming the first bad entry."""
+    from tessera.audit import LedgerError, compare, read
+    from tessera.governance.studies import Federation
 
     def fail(path: Path, reason: object) -> NoReturn:
         err.print(f"tampered: {path}: {reason}", highlight=False, markup=False, soft_wrap=True)
@@ -184,7 +186,7 @@ def audit_verify(
     def checked(path: Path) -> tuple[list, str]:
         try:
             entries = read(path)
-            return entries, verify_ledger(entries, operator)
+            return entries, Federation.replay(entries, operator).head
         except LedgerError as error:
             fail(path, error)
 
