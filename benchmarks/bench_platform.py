@@ -62,25 +62,27 @@ def run() -> list[dict]:
                 for name in DATASETS
             }
             federated, local, submitted = _tasks(researcher, study, paths)
-            overhead = statistics.median(federated) - statistics.median(local)
-            rows.append(
-                {
-                    "measure": "task overhead",
-                    "n": REPEATS,
-                    "federated_s": round(statistics.median(federated), 3),
-                    "local_s": round(statistics.median(local), 3),
-                    "overhead_ms": round(1000 * overhead),
-                    "target_ms": TARGET_MS,
-                    "note": "runs (s): federated "
-                    + " ".join(f"{s:.2f}" for s in federated)
-                    + "; local "
-                    + " ".join(f"{s:.2f}" for s in local),
-                }
-            )
+            rows.append(_overhead("task overhead", statistics.median, federated, local))
+            rows.append(_overhead("task overhead, fastest runs", min, federated, local))
             rows.extend(_decomposition(researcher, submitted))
     columns = ("measure", "median_ms", "p95_ms", "n", "federated_s", "local_s", "overhead_ms",
                "target_ms", "note")  # fmt: skip
     return [{c: row.get(c, "") for c in columns} for row in rows]  # one table: same keys
+
+
+def _overhead(measure: str, pick, federated: list[float], local: list[float]) -> dict:
+    """Federated minus local: medians (the figure held against the target), or the fastest
+    run of each (less exposed to the engine's occasional slow link setup and slow exit)."""
+    runs = ", ".join(f"{f:.2f}/{s:.2f}" for f, s in zip(federated, local, strict=True))
+    return {
+        "measure": measure,
+        "n": len(federated),
+        "federated_s": round(pick(federated), 3),
+        "local_s": round(pick(local), 3),
+        "overhead_ms": round(1000 * (pick(federated) - pick(local))),
+        "target_ms": TARGET_MS,
+        "note": f"runs, federated/local (s): {runs}",
+    }
 
 
 def _timed(function) -> float:

@@ -210,11 +210,19 @@ def _run_once(
             answers = _collect(results, dict(zip(parties, processes, strict=True)), timeout)
         finally:
             for process in processes:
-                process.join(timeout=10)
-                if process.is_alive():
-                    process.kill()
+                reap(process)
     outputs = reconstruct([answers[name][0] for name in parties], accuracy)
     return outputs, {name: answers[name][1] for name in parties}
+
+
+def reap(process: BaseProcess, grace: float = 0.5) -> None:
+    """End a party process that has answered (or failed). It has handed over its shares,
+    flushed, after the barrier all parties pass once done, so what is left is closing
+    links, where the engine sometimes hangs for seconds: give it a moment, then kill it."""
+    process.join(timeout=grace)
+    if process.is_alive():
+        process.kill()
+        process.join(timeout=5)
 
 
 def _collect(

@@ -32,7 +32,7 @@ from tessera.crypto.keys import Identity
 from tessera.crypto.sealed import SealError, seal, unseal
 from tessera.governance.studies import Federation, output_digest
 from tessera.mpc.certificates import TlsFiles
-from tessera.mpc.local import ENGINE_ABORT, Launch, party_main
+from tessera.mpc.local import ENGINE_ABORT, Launch, party_main, reap
 from tessera.mpc.session import Accuracy, Party
 from tessera.station.policy import Policy, refusal
 
@@ -203,7 +203,6 @@ class Station:
                 log.warning("could not record the failure: %s", hub_error)
 
     def compute(self, item: Mapping, parameters: Mapping) -> tuple[list[bytes], dict]:
-        self.sync()
         reason = refusal(self.name, parameters, self.federation, self.config.policy, self.schemas)
         if reason is not None:
             raise ValueError(f"refused at run time: {reason}")
@@ -266,10 +265,8 @@ class Station:
             process.kill()  # the task has failed: the party has nothing left to do
             raise
         finally:
-            process.join(timeout=10)
-            if process.is_alive():
-                process.kill()
-            (launch.tls.ca).unlink(missing_ok=True)
+            reap(process)
+            launch.tls.ca.unlink(missing_ok=True)
         if status != "ok":
             raise RuntimeError(str(payload))
         return payload
