@@ -8,7 +8,7 @@ import datetime as dt
 import json
 
 import pytest
-from sqlalchemy import create_engine, inspect
+from sqlalchemy import create_engine, inspect, text
 
 from federated import CROSSTAB, URL, approve, populated
 from tessera.audit import Entry, compare, read
@@ -272,9 +272,12 @@ def test_every_copy_of_the_ledger_agrees_and_verifies(parties, tmp_path):
 @pytest.mark.postgres
 def test_the_hub_on_postgresql(postgres_url, tmp_path):
     """The same flow on a real PostgreSQL server; the migrations give the models' schema."""
-    parties = populated(tmp_path, postgres_url)
+    with create_engine(postgres_url, isolation_level="AUTOCOMMIT").connect() as server:
+        server.execute(text("CREATE DATABASE hub"))  # its own database: others share the cluster
+    url = postgres_url.rsplit("/", 1)[0] + "/hub"
+    parties = populated(tmp_path, url)
     test_outputs_reach_the_recipient_once_every_station_released(parties)
-    tables = inspect(create_engine(postgres_url)).get_table_names()
+    tables = inspect(create_engine(url)).get_table_names()
     assert set(Base.metadata.tables) <= set(tables) and "alembic_version" in tables
 
 
