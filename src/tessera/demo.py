@@ -42,7 +42,7 @@ RESEARCHER = "researcher"
 
 
 @dataclass
-class Federation:
+class Running:
     """The demo's running processes and the paths of their files."""
 
     workdir: Path
@@ -94,7 +94,7 @@ def _wait_for(url: str, process: subprocess.Popen, seconds: float = 60) -> None:
     raise RuntimeError(f"the hub did not answer at {url} within {seconds:.0f} s")
 
 
-def _wait_for_stations(client: Client, running: Federation, seconds: float = 120) -> None:
+def _wait_for_stations(client: Client, running: Running, seconds: float = 120) -> None:
     """Until every station has published its datasets (it does so when it starts)."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -111,14 +111,14 @@ def _wait_for_stations(client: Client, running: Federation, seconds: float = 120
 @contextmanager
 def federation(
     workdir: Path, patients: int, seed: int, say: Callable[[str], None], **station_settings
-) -> Iterator[tuple[Federation, dict[str, Client]]]:
+) -> Iterator[tuple[Running, dict[str, Client]]]:
     """Start a hub and the four stations, enrol everyone; yield the federation and the
     users' clients (operator, stewards, researcher). Stops every process on the way out."""
     from tessera.synth import generate
 
     _prepare(workdir)
     hub_port, *station_ports = free_ports(1 + len(STATIONS))
-    running = Federation(workdir, f"http://127.0.0.1:{hub_port}")
+    running = Running(workdir, f"http://127.0.0.1:{hub_port}")
     clients: dict[str, Client] = {}
     try:
         say(f"generating {patients:,} synthetic NSCLC patients")

@@ -86,11 +86,9 @@ class Client:
         return pd.DataFrame(rows).set_index("name") if rows else pd.DataFrame()
 
     def studies(self) -> pd.DataFrame:
+        """The studies, one row each, indexed by id: status, purpose, stations, approvals."""
         rows = self.hub.get("/api/studies")
-        columns = ["id", "title", "purpose", "status", "proposer", "expires"]
-        return pd.DataFrame(
-            rows, columns=[*columns, *(k for k in (rows or [{}])[0] if k not in columns)]
-        )
+        return pd.DataFrame(rows).set_index("id") if rows else pd.DataFrame()
 
     # -- the operator --
 
