@@ -21,27 +21,13 @@ if ! command -v apt-get >/dev/null 2>&1; then
     exit 1
 fi
 
-needs_root() {
-    echo "Chromium not installed; as root, run:" >&2
-    echo "  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y" \
-        "--no-install-recommends chromium" >&2
-    exit 1
-}
-
-if [ "$(id -u)" -eq 0 ]; then
-    as_root=()
-elif command -v sudo >/dev/null 2>&1; then
-    # Without a terminal sudo cannot ask for a password: check before trying.
-    if [ -t 0 ]; then as_root=(sudo); else as_root=(sudo -n); fi
-    "${as_root[@]}" true || needs_root
-else
-    needs_root
-fi
+PACKAGE=chromium
+# shellcheck source=scripts/as-root.sh
+source "$(dirname "$0")/as-root.sh"
 
 echo "installing Chromium (apt-get install chromium)..."
 "${as_root[@]}" apt-get update
-"${as_root[@]}" env DEBIAN_FRONTEND=noninteractive \
-    apt-get install -y --no-install-recommends chromium
+apt_install chromium
 
 if [ ! -x "$CHROMIUM" ]; then
     echo "chromium installed but $CHROMIUM is missing" >&2

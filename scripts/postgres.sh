@@ -28,27 +28,9 @@ if ! command -v apt-get >/dev/null 2>&1; then
     exit 1
 fi
 
-needs_root() {
-    echo "PostgreSQL server not installed; as root, run:" >&2
-    echo "  apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y" \
-        "--no-install-recommends postgresql" >&2
-    exit 1
-}
-
-if [ "$(id -u)" -eq 0 ]; then
-    as_root=()
-elif command -v sudo >/dev/null 2>&1; then
-    # Without a terminal sudo cannot ask for a password: check before trying.
-    if [ -t 0 ]; then as_root=(sudo); else as_root=(sudo -n); fi
-    "${as_root[@]}" true || needs_root
-else
-    needs_root
-fi
-
-apt_install() {
-    "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive \
-        apt-get install -y --no-install-recommends "$@"
-}
+PACKAGE=postgresql
+# shellcheck source=scripts/as-root.sh
+source "$(dirname "$0")/as-root.sh"
 
 echo "installing the PostgreSQL server (apt-get install postgresql)..."
 "${as_root[@]}" apt-get update

@@ -308,3 +308,11 @@ def test_audit_verify_applies_the_governance_rules(parties, tmp_path):
     result = CliRunner().invoke(app, ["audit", "verify", "--ledger", str(path)])
     assert result.exit_code == 1
     assert f"entry {len(lines)}: the study is proposed" in result.output
+
+
+def test_a_station_configuration_keeps_its_whole_policy(tmp_path):
+    from tessera.station.daemon import StationConfig
+
+    policy = Policy(("cox",), 20, ("s1",), ("researcher",))
+    path = StationConfig(tmp_path, URL, "127.0.0.1:9100", {}, policy).write()
+    assert StationConfig.load(path).policy == policy

@@ -84,7 +84,7 @@ class StationConfig:
                 else str(v)
                 for k, v in self.datasets.items()
             },
-            "policy": {"analyses": list(self.policy.analyses), "min_cell": self.policy.min_cell},
+            "policy": self.policy.to_mapping(),
             "poll_seconds": self.poll_seconds,
             "session_seconds": self.session_seconds,
         }

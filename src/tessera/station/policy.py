@@ -43,6 +43,14 @@ class Policy:
             names("recipients"),
         )
 
+    def to_mapping(self) -> dict:
+        """As `station.yaml` holds it: `from_mapping` gives the same policy back."""
+        values: dict = {"analyses": list(self.analyses), "min_cell": self.min_cell}
+        for key in ("studies", "recipients"):
+            if getattr(self, key) is not None:
+                values[key] = list(getattr(self, key))
+        return values
+
 
 def digest(parameters: Mapping[str, object]) -> str:
     """What a task entry records of its parameters (they carry a random nonce, so the
