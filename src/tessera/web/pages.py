@@ -74,6 +74,25 @@ def _approvals(approvals: list[dict]) -> str:
     )
 
 
+def document(title: str, body: str, csp: str, style: str) -> str:
+    """An HTML document: `body` is trusted HTML, `title` is escaped; the policy `csp`
+    decides what the page may load (the hub's pages and the report allow nothing external)."""
+    return f"""<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="Content-Security-Policy" content="{csp}">
+<title>{_e(title)}</title>
+<style>{style}</style>
+</head>
+<body>
+{body}
+</body>
+</html>
+"""
+
+
 def layout(title: str, body: str, user: str | None = None) -> str:
     """A complete page around `body` (trusted HTML built here); `title` and `user` are escaped."""
     who = (
@@ -81,17 +100,9 @@ def layout(title: str, body: str, user: str | None = None) -> str:
         if user
         else '<a class="user" href="/login">sign in</a>'
     )
-    return f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="{CSP}">
-<title>{_e(title)} · Tessera hub</title>
-<style>{STYLE}</style>
-</head>
-<body>
-<nav>
+    return document(
+        f"{title} · Tessera hub",
+        f"""<nav>
 <span class="brand">Tessera hub</span>
 <a href="/studies">Studies</a>
 <a href="/approvals">Approvals</a>
@@ -102,9 +113,10 @@ def layout(title: str, body: str, user: str | None = None) -> str:
 <h1>{_e(title)}</h1>
 {body}
 </main>
-</body>
-</html>
-"""
+""",
+        CSP,
+        STYLE,
+    )
 
 
 def login_page(message: str | None = None) -> str:

@@ -12,6 +12,8 @@ import io
 from html import escape
 from pathlib import Path
 
+from tessera.web.pages import document
+
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 
 STYLE = """
@@ -83,21 +85,7 @@ def report(title: str, sections: list[tuple[str, object]], note: str | None = No
     """
     body = "\n".join(_section(n, h, r) for n, (h, r) in enumerate(sections, 1))
     shown_note = f'<p class="note">{escape(note)}</p>\n' if note else ""
-    return f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta http-equiv="Content-Security-Policy" content="{CSP}">
-<title>{escape(title)}</title>
-<style>{STYLE}</style>
-</head>
-<body>
-<h1>{escape(title)}</h1>
-{shown_note}{body}
-</body>
-</html>
-"""
+    return document(title, f"<h1>{escape(title)}</h1>\n{shown_note}{body}", CSP, STYLE)
 
 
 def save_report(
