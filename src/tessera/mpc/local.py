@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import importlib
 import logging
 import multiprocessing
 import os
@@ -74,17 +75,21 @@ def _die_with_parent() -> None:
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
-def party_main(launch: Launch, results: multiprocessing.Queue) -> None:
-    """A party process: load own inputs, join the session, hand back only output shares."""
-    _die_with_parent()
-    # The engine's C++ logs (brpc, spdlog) are diagnostics, not results: a party's failure
-    # reaches the user through the launcher. Keep them with TESSERA_DEBUG=1.
+def _quiet() -> None:
+    """The engine's C++ logs (brpc, spdlog) are diagnostics, not results: a party's failure
+    reaches the user through the launcher. Keep them with TESSERA_DEBUG=1."""
     if os.environ.get("TESSERA_DEBUG") != "1":
         quiet = os.open(os.devnull, os.O_WRONLY)
         os.dup2(quiet, 1)
         os.dup2(quiet, 2)
     else:
         os.dup2(2, 1)
+
+
+def party_main(launch: Launch, results: multiprocessing.Queue) -> None:
+    """A party process: load own inputs, join the session, hand back only output shares."""
+    _die_with_parent()
+    _quiet()
     try:
         mine, metadata = launch.job(launch.me)
         session = Session(
@@ -116,6 +121,44 @@ def party_main(launch: Launch, results: multiprocessing.Queue) -> None:
         traceback.print_exc()  # to the party's own stderr, kept only with TESSERA_DEBUG=1
         detail = f"internal error ({type(exc).__name__}); rerun with TESSERA_DEBUG=1 for details"
         _report(results, launch.me, detail)
+
+
+def spare_main(inbox: multiprocessing.Queue, results: multiprocessing.Queue) -> None:
+    """A party process started before its task: it loads the engine (1-2.5 s of imports)
+    while its station is idle, then runs the first `Launch` it is sent (None: stop)."""
+    _die_with_parent()
+    _quiet()
+    for module in ("tessera.mpc.session", "tessera.analyses.catalogue"):  # spu, jax, ...
+        importlib.import_module(module)
+    launch = inbox.get()
+    if launch is not None:
+        party_main(launch, results)
+
+
+@dataclass
+class Spare:
+    """A `spare_main` process and its two queues."""
+
+    process: BaseProcess
+    inbox: multiprocessing.Queue
+    results: multiprocessing.Queue
+
+    @classmethod
+    def start(cls) -> Spare:
+        """Start one. Linux ends it when the *thread* that started it ends (see
+        `_die_with_parent`), so start it from a thread that outlives its use."""
+        context = multiprocessing.get_context("spawn")
+        inbox, results = context.Queue(), context.Queue()
+        process = context.Process(target=spare_main, args=(inbox, results), daemon=True)
+        process.start()
+        return cls(process, inbox, results)
+
+    def run(self, launch: Launch) -> None:
+        self.inbox.put(launch)
+
+    def stop(self) -> None:
+        self.inbox.put(None)
+        reap(self.process, grace=2.0)
 
 
 def _report(results: multiprocessing.Queue, me: str, detail: str) -> None:

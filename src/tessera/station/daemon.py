@@ -13,13 +13,13 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import multiprocessing
 import queue
 import secrets
 import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 
 import yaml
@@ -32,7 +32,7 @@ from tessera.crypto.keys import Identity
 from tessera.crypto.sealed import SealError, seal, unseal
 from tessera.governance.studies import Federation, output_digest
 from tessera.mpc.certificates import TlsFiles
-from tessera.mpc.local import ENGINE_ABORT, Launch, party_main, reap
+from tessera.mpc.local import ENGINE_ABORT, Launch, Spare, reap
 from tessera.mpc.session import Accuracy, Party
 from tessera.station.policy import Policy, refusal
 
@@ -106,6 +106,7 @@ class Station:
         self.running: set[str] = set()
         self.lock = threading.Lock()  # one MPC session at a time: one listening address
         self.stopping = threading.Event()
+        self.spare: Spare | None = None  # a party process with the engine loaded, ready
 
     # -- the ledger copy --
 
@@ -123,6 +124,7 @@ class Station:
         last = time.monotonic()
         while not self.stopping.is_set():
             try:
+                self.ready()
                 self.step()
                 if time.monotonic() - last > 30:
                     self.publish()
@@ -130,6 +132,15 @@ class Station:
             except HubError as error:
                 log.warning("%s", error)
             self.stopping.wait(0.05)
+        if self.spare is not None:
+            self.spare.stop()
+
+    def ready(self) -> None:
+        """Keep a spare party process with the engine loaded, so that a task's session
+        starts without its imports. Started by the serving thread (it must outlive the
+        process) and only while no session runs (its imports would slow the session)."""
+        if (self.spare is None or not self.spare.process.is_alive()) and not self.lock.locked():
+            self.spare = Spare.start()
 
     def publish(self) -> None:
         self.hub.post(
@@ -247,12 +258,14 @@ class Station:
 
     def party(self, launch: Launch, task: str) -> tuple[list[bytes], dict]:
         """Run this station's party in its own process (the engine stays out of the daemon,
-        and a crash there fails the task, not the station). If another station fails the
-        task meanwhile, stop at once rather than wait for the session's timeout."""
-        context = multiprocessing.get_context("spawn")
-        results: multiprocessing.Queue = context.Queue()
-        process = context.Process(target=party_main, args=(launch, results), daemon=True)
-        process.start()
+        and a crash there fails the task, not the station): the spare one if it is ready.
+        If another station fails the task meanwhile, stop at once rather than wait for the
+        session's timeout."""
+        spare, self.spare = self.spare, None
+        if spare is None or not spare.process.is_alive():
+            spare = Spare.start()  # from this thread, which waits for it to finish
+        spare.run(launch)
+        process, results = spare.process, spare.results
         deadline = time.monotonic() + self.config.session_seconds + 60
         try:
             while True:
@@ -271,9 +284,7 @@ class Station:
             raise RuntimeError(str(payload))
         return payload
 
-    def _check(
-        self, process: multiprocessing.process.BaseProcess, deadline: float, task: str
-    ) -> None:
+    def _check(self, process: BaseProcess, deadline: float, task: str) -> None:
         """Raise if this station's party has stopped, ran out of time, or the task failed."""
         if process.exitcode == ENGINE_ABORT:
             raise RuntimeError(f"the MPC engine aborted (exit code {ENGINE_ABORT})")
