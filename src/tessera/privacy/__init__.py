@@ -1,0 +1,1 @@
+"""Differential privacy for registry-spanning queries: noise drawn in shares, budgets kept."""
