@@ -316,3 +316,163 @@ def test_a_station_configuration_keeps_its_whole_policy(tmp_path):
     policy = Policy(("cox",), 20, ("s1",), ("researcher",))
     path = StationConfig(tmp_path, URL, "127.0.0.1:9100", {}, policy).write()
     assert StationConfig.load(path).policy == policy
+
+
+# -- public statistics (`publish` entries) --
+
+STATIONS = ("registry", "gp", "helper")
+TABLE = [["I", "no", 12], ["I", "yes", None], ["II", "no", 30], ["II", "yes", 25]]
+
+
+def completed(parties: dict, study: str, releases: int = 3) -> str:
+    """A task in `study` that every station accepted and `releases` of them released."""
+    task = parties["researcher"].submit(study, **CROSSTAB)
+    for name in STATIONS:
+        parties[name].hub.write("decision", {"task": task, "accept": True, "reason": ""})
+    for name in STATIONS[:releases]:
+        release(parties, name, task)
+    return task
+
+
+def public_study(parties: dict) -> str:
+    study = parties["researcher"].propose(
+        "Incidence by stage",
+        "DUO:0000007",
+        {"registry": ["registry"], "gp": ["gp"], "helper": []},
+        ["crosstab"],
+        expires=dt.date.today() + dt.timedelta(days=30),
+        public=True,
+    )
+    for name in STATIONS:
+        parties[f"steward-{name}"].approve(study, "publish the incidence")
+    return study
+
+
+def opened(parties: dict, monkeypatch) -> None:
+    """The researcher's result, as if opened from real shares (no MPC runs in these tests)."""
+    from tessera.analyses.results import CrossTableResult
+
+    result = CrossTableResult("stage", "smoking", TABLE)
+    monkeypatch.setattr(parties["researcher"], "result", lambda task: result)
+
+
+def publish_body(parties: dict, task: str, **changes) -> dict:
+    federation = parties["researcher"].sync()
+    return {
+        "task": task,
+        "title": "Smoking by stage",
+        "kind": "crosstab",
+        "epsilon": None,
+        "released": federation.released_on(task),
+        "result": {"rows": "stage", "cols": "smoking", "counts": TABLE},
+    } | changes
+
+
+def test_a_public_studys_recipient_publishes_and_anyone_reads_it(parties, monkeypatch):
+    from fastapi.testclient import TestClient
+
+    from tessera.governance.studies import Federation, Study
+
+    study = public_study(parties)
+    assert study != parties["study"]  # `public` is part of what the stewards approved
+    task = completed(parties, study)
+    opened(parties, monkeypatch)
+    body = parties["researcher"].publish(task, "Smoking by stage")
+    assert body["kind"] == "crosstab" and body["result"]["counts"] == TABLE
+    entries = [Entry.from_line(line) for line in parties["federation"].hub.lines()]
+    today = [e for e in entries if e.kind == "release"][-1].time[:10]  # UTC, as entries are
+    assert body["released"] == today and body["epsilon"] is None
+
+    anyone = TestClient(parties["federation"].app)  # no token, no signature, no cookie
+    (listed,) = anyone.get("/api/public").json()
+    assert listed["task"] == task and listed["study"] == study
+    assert listed["study_title"] == "Incidence by stage" and listed["title"] == "Smoking by stage"
+    assert listed["epsilon"] is None and listed["released"] == today
+    assert listed["publisher"] == "researcher" and listed["result"] == body["result"]
+    assert anyone.get(f"/api/public/{task}").json() == listed
+    missing = anyone.get("/api/public/nope")
+    assert missing.status_code == 404 and "nothing was published" in missing.json()["detail"]
+    page = anyone.get("/statistics")
+    assert page.status_code == 200 and "Smoking by stage" in page.text and "<svg" in page.text
+
+    replayed = Federation.replay(entries)  # as `tessera audit verify` and every station do
+    assert replayed.publications[task]["result"] == body["result"]
+    assert replayed.studies[study].study.public
+    old = replayed.studies[parties["study"]].study
+    assert "public" not in old.body() and Study.from_body(old.body()).id == parties["study"]
+
+
+def test_only_a_recipient_publishes(parties):
+    study = public_study(parties)
+    task = completed(parties, study)
+    mallory = parties["federation"].join("mallory", "researcher", "Elsewhere")
+    for who in (mallory, parties["gp"], parties["steward-gp"]):
+        refused(
+            lambda who=who: who.hub.write("publish", publish_body(parties, task)),
+            403,
+            "is not a recipient of the task",
+        )
+
+
+def test_a_study_not_approved_as_public_publishes_nothing(parties, monkeypatch):
+    approve(parties)
+    task = completed(parties, parties["study"])
+    opened(parties, monkeypatch)
+    refused(lambda: parties["researcher"].publish(task, "t"), 403, "the study is not public")
+    anyone = parties["federation"].http
+    assert anyone.get("/api/public").json() == []
+
+
+def test_only_a_complete_release_is_published_and_only_once(parties, monkeypatch):
+    study = public_study(parties)
+    task = completed(parties, study, releases=2)
+    researcher = parties["researcher"]
+    refused(
+        lambda: researcher.hub.write("publish", publish_body(parties, task)),
+        403,
+        "the task is ready: only a complete release",
+    )
+    release(parties, "helper", task)
+    opened(parties, monkeypatch)
+    researcher.publish(task, "Smoking by stage")
+    refused(lambda: researcher.publish(task, "again"), 403, "already published")
+
+
+@pytest.mark.parametrize(
+    ("changes", "match"),
+    [
+        ({"released": "2001-01-01"}, "the task's release is dated"),
+        ({"title": " "}, "needs a title"),
+        ({"kind": "cox"}, "publications are of kind"),
+        ({"epsilon": -1}, "epsilon is a positive number"),
+        ({"epsilon": True}, "epsilon is a positive number"),
+        ({"result": {"rows": "stage", "cols": "smoking", "counts": [["I", 3]]}}, "counts are rows"),
+        ({"kind": "kaplan-meier"}, "Kaplan-Meier curves come as groups"),
+    ],
+)
+def test_a_publication_must_be_well_formed(parties, changes, match):
+    task = completed(parties, public_study(parties))
+    body = publish_body(parties, task, **changes)
+    refused(lambda: parties["researcher"].hub.write("publish", body), 403, match)
+
+
+def test_a_study_is_public_only_by_a_boolean():
+    from tessera.governance.studies import Study
+
+    body = Study.from_body(publish_study_body()).body()
+    assert "public" not in body
+    with pytest.raises(ValueError, match="public is true or false"):
+        Study.from_body({**body, "public": "yes"})
+    assert Study.from_body({**body, "public": False}).body() == body
+    assert Study.from_body({**body, "public": True}).body()["public"] is True
+
+
+def publish_study_body() -> dict:
+    return {
+        "title": "t",
+        "purpose": "DUO:0000007",
+        "stations": {"registry": [], "gp": []},
+        "analyses": ["crosstab"],
+        "recipients": ["researcher"],
+        "expires": "2030-01-01",
+    }

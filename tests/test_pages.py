@@ -8,6 +8,8 @@ seconds); each test gets a fresh browser context, so no cookies carry over betwe
 
 from __future__ import annotations
 
+import base64
+import datetime as dt
 import threading
 import time
 from collections.abc import Iterator
@@ -19,6 +21,8 @@ import uvicorn
 
 from browser import chromium_page
 from federated import CROSSTAB, approve, populated
+from tessera.crypto.sealed import seal
+from tessera.governance.studies import output_digest
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -191,3 +195,63 @@ def test_a_hostile_study_title_renders_as_text(hub: Served, page: Page):
         assert page.title() != "owned"
     page.goto(hub.url + "/approvals")
     assert HOSTILE in page.locator(f"#pending-{hostile} h3").inner_text()
+
+
+def published(parties: dict, title: str) -> str:
+    """A public study's complete task, published by its researcher (stand-in outputs: no MPC
+    runs here, and the hub cannot tell, which is the point of the page's caveat)."""
+    researcher, stations = parties["researcher"], ("registry", "gp", "helper")
+    study = researcher.propose(
+        "Incidence by stage",
+        "DUO:0000007",
+        {"registry": ["registry"], "gp": ["gp"], "helper": []},
+        ["crosstab"],
+        expires=dt.date.today() + dt.timedelta(days=30),
+        public=True,
+    )
+    for name in stations:
+        parties[f"steward-{name}"].approve(study)
+    task = researcher.submit(study, **CROSSTAB)
+    for name in stations:
+        parties[name].hub.write("decision", {"task": task, "accept": True, "reason": ""})
+    for name in stations:
+        station = parties[name]
+        context = f"task {task} output of {name} for researcher"
+        sealed = seal(b"shares", station.identity, researcher.identity.public, context)
+        output = {"researcher": base64.b64encode(sealed).decode()}
+        body = {"task": task, "digest": output_digest(output)}
+        station.hub.write("release", body, {"output": output})
+    counts = [["I", "no", 12], ["I", "yes", None], ["II", "no", 30], ["II", "yes", 25]]
+    researcher.hub.write(
+        "publish",
+        {
+            "task": task,
+            "title": title,
+            "kind": "crosstab",
+            "epsilon": None,
+            "released": researcher.sync().released_on(task),
+            "result": {"rows": "stage", "cols": "smoking", "counts": counts},
+        },
+    )
+    return task
+
+
+def test_public_statistics_need_no_sign_in(hub: Served, page: Page):
+    task = published(hub.parties, HOSTILE)
+    page.goto(hub.url + "/studies")  # sends the browser to sign in, whose nav links here
+    assert page.url == hub.url + "/login"
+    page.locator("nav").get_by_role("link", name="Statistics").click()
+    assert page.url == hub.url + "/statistics" and page.context.cookies() == []
+    response = page.reload()
+    assert response is not None and response.status == 200
+    section = page.locator(f"#publication-{task}")
+    assert section.locator("h2").inner_text() == HOSTILE  # text, never markup
+    assert page.locator("script").count() == 0 and page.title() != "owned"
+    assert "no noise" in section.locator(".epsilon").inner_text()
+    table = section.locator("table.figures")
+    assert table.is_visible() and table.locator("td.suppressed").inner_text() == "suppressed"
+    chart = section.locator("svg.chart")
+    assert chart.is_visible()
+    box = chart.bounding_box()
+    assert box is not None and box["width"] > 300 and box["height"] > 150
+    assert chart.locator("rect.bar").count() == 3  # the suppressed cell draws no bar

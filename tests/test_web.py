@@ -20,6 +20,7 @@ from tessera.analyses.results import KaplanMeierResult, RegressionResult
 from tessera.synth import generate
 from tessera.web import pages
 from tessera.web.report import report, save_report
+from tessera.web.statistics import epsilon_of, publication, statistics_page, svg_bars, svg_steps
 
 HOSTILE = "<script>alert(1)</script>"
 ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
@@ -214,6 +215,108 @@ def test_audit_page(ok: bool):
     verdict = elements.by_id("verdict")[1]
     assert verdict["class"] == ("ok" if ok else "bad")
     assert "tessera audit verify --ledger PATH --against OTHER" in document
+
+
+# --- public statistics, as text ---------------------------------------------------------------
+
+
+def published(task: str, kind: str, result: dict, title: str = "Incidence", **changes) -> dict:
+    """A record as `GET /api/public` gives it."""
+    return {
+        "task": task,
+        "study": "s1",
+        "study_title": "Incidence across registries",
+        "title": title,
+        "kind": kind,
+        "epsilon": None,
+        "released": "2025-05-04",
+        "publisher": "onderzoeker",
+        "published": "2025-05-05T10:00:00+00:00",
+        "entry": 12,
+        "result": result,
+    } | changes
+
+
+def test_statistics_page_escapes_and_renders_a_chart_per_publication():
+    counts = {
+        "columns": ["stage", HOSTILE],
+        "counts": [["I", 2020, 12], ["I", HOSTILE, None], [HOSTILE, 2020, 30], ["II", 2021, 25]],
+        "min_cell": 10,
+    }
+    crosstab = {"rows": "stage", "cols": "sex", "counts": [["I", "F", 3], ["I", "M", None]]}
+    kind, curves = publication(km_result())
+    document = statistics_page(
+        [
+            published("t1", "counts", counts, HOSTILE, study_title=HOSTILE, epsilon=0.5),
+            published("t<2>", "crosstab", crosstab, publisher=HOSTILE),
+            published("t3", kind, curves),
+        ],
+        user=HOSTILE,
+    )
+    assert HOSTILE not in document and ESCAPED in document
+    elements = Elements(document)
+    assert "script" not in elements.names()
+    assert [tag for tag, _ in elements.tags].count("svg") == 3
+    assert elements.by_id("publication-t1")[0] == elements.by_id("publication-t<2>")[0]
+    assert 'id="publication-t&lt;2&gt;"' in document  # the parser unescapes attributes
+    assert len(elements.with_class("suppressed")) == 4  # each null: a table cell and a ×
+    assert document.count('<td class="suppressed">suppressed</td>') == 2
+    assert "ε = 0.5" in document and document.count("no noise") >= 2
+    assert "2025-05-04" in document and "cells below 10 suppressed" in document
+    assert len(elements.with_class("bar")) == 4 and len(elements.with_class("curve")) == 2
+    assert "Log-rank test" in document
+    assert not any("style" in attributes for _, attributes in elements.tags)  # no inline style
+    assert 'href="/statistics"' in document
+
+
+def test_approvals_page_says_a_study_is_public():
+    public = pages.approvals_page([study(public=True)], [], user="steward")
+    assert len(Elements(public).with_class("public")) == 1 and "publish" in public
+    assert not Elements(pages.approvals_page([study()], [], user="steward")).with_class("public")
+
+
+def test_statistics_page_empty_and_malformed():
+    assert 'id="no-publications"' in statistics_page([])
+    broken = statistics_page([published("t1", "counts", {"columns": "stage"})])
+    assert "cannot be shown" in broken
+
+
+def test_svg_charts_are_self_contained():
+    bars = svg_bars(["I", "II"], {"F": [1, None], "M": [2.5, 4]}, title=HOSTILE)
+    steps = svg_steps({HOSTILE: ([1, 2], [0.8, 0.5])}, title="Survival")
+    for svg in (bars, steps):
+        assert svg.startswith("<svg") and HOSTILE not in svg
+        assert "href" not in svg and "<script" not in svg and "style=" not in svg
+    assert "M" in bars and bars.count("<rect") == 3 + 2  # three bars, two legend swatches
+    assert 'd="M64.0 16.0 H' in steps  # from survival 1 at time 0
+
+
+def test_publication_shapes_results_for_the_ledger():
+    from types import SimpleNamespace
+
+    from tessera.analyses.results import CrossTableResult
+    from tessera.governance.studies import publication_problem
+
+    counts = SimpleNamespace(
+        by=("stage", "sex"), cells=[["I", "F", np.int64(12)]], epsilon=1.0, min_cell=10
+    )
+    kind, body = publication(counts)
+    assert (kind, body) == (
+        "counts",
+        {"columns": ["stage", "sex"], "counts": [["I", "F", 12]], "min_cell": 10},
+    )
+    assert type(body["counts"][0][2]) is int and epsilon_of(counts) == 1.0
+    assert epsilon_of(SimpleNamespace(epsilon=float("inf"))) is None
+    table = CrossTableResult("stage", "sex", [["I", "F", None]])
+    shaped = {"rows": "stage", "cols": "sex", "counts": [["I", "F", None]]}
+    assert publication(table) == ("crosstab", shaped)
+    assert epsilon_of(table) is None
+    for result in (counts, table, km_result()):
+        kind, body = publication(result)
+        entry = {"title": "t", "kind": kind, "epsilon": None, "released": "2025-05-04"}
+        assert publication_problem({**entry, "result": body}, "2025-05-04") is None
+    with pytest.raises(TypeError, match="cannot be published"):
+        publication(cox_result())
 
 
 # --- report, as text --------------------------------------------------------------------------

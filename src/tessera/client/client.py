@@ -30,10 +30,11 @@ from tessera.analyses.vertical import plan_for_columns
 from tessera.client.connection import HubConnection, HubError
 from tessera.crypto.keys import Identity
 from tessera.crypto.sealed import seal, unseal
-from tessera.governance.studies import Federation, Study
+from tessera.governance.studies import Federation, Study, publication_problem
 from tessera.mpc.session import Accuracy, reconstruct
 from tessera.station.enrol import invite
 from tessera.station.policy import digest
+from tessera.web.statistics import epsilon_of, publication
 
 STAGES = {"pending": "awaiting the stations' decisions", "ready": "stations computing (MPC)"}
 
@@ -106,8 +107,10 @@ class Client:
         analyses: Sequence[str],
         recipients: Sequence[str] | None = None,
         expires: str | dt.date | None = None,
+        public: bool = False,
     ) -> str:
-        """Propose a study; returns its id. Each involved organisation's steward decides."""
+        """Propose a study; returns its id. Each involved organisation's steward decides.
+        With `public`, approving it also approves publishing its releases (`publish`)."""
         if expires is None:
             expires = dt.date.today() + dt.timedelta(days=90)
         study = Study(
@@ -117,6 +120,7 @@ class Client:
             tuple(analyses),
             tuple(recipients or (self.name,)),
             str(expires),
+            public,
         )
         self.hub.write("study", study.body())
         return study.id
@@ -266,3 +270,24 @@ class Client:
         labels = {k: v for m in messages.values() for k, v in m["labels"].items()}
         outputs = reconstruct(shares, Accuracy.preset(what["accuracy"]))
         return analysis(what["name"]).result(outputs, labels, what["options"])
+
+    def publish(self, task: str, title: str) -> dict:
+        """Publish a complete task's result under `title` on the hub's public statistics, for
+        anyone to read: only a recipient holds it in the clear, so only a recipient can, and
+        only in a study its stewards approved as public. Returns the signed entry's body."""
+        result = self.result(task)
+        kind, shaped = publication(result)
+        self.sync()
+        body = {
+            "task": task,
+            "title": title,
+            "kind": kind,
+            "epsilon": epsilon_of(result),
+            "released": self.federation.released_on(task),
+            "result": shaped,
+        }
+        problem = publication_problem(body, body["released"])  # the ledger's rule, first here
+        if problem:
+            raise ValueError(problem)
+        self.hub.write("publish", body)
+        return body

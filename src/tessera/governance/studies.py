@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -27,6 +28,7 @@ PURPOSES = {
 }
 ROLES = ("steward", "researcher", "auditor", "station")
 ANALYSES = ("crosstab", "describe", "histogram", "kaplan-meier", "logistic", "cox")
+PUBLISHABLE = ("counts", "crosstab", "kaplan-meier")  # result kinds a `publish` entry carries
 
 
 class GovernanceError(LedgerError):
@@ -44,6 +46,7 @@ class Study:
     analyses: tuple[str, ...]
     recipients: tuple[str, ...]
     expires: str  # ISO date; the study ends at the end of that day (UTC)
+    public: bool = False  # approving it approves publishing its releases (`publish`)
 
     def __post_init__(self) -> None:
         if not self.title.strip():
@@ -62,6 +65,8 @@ class Study:
             dt.date.fromisoformat(self.expires)
         except ValueError:
             raise ValueError(f"expires {self.expires!r}: write a date as YYYY-MM-DD") from None
+        if not isinstance(self.public, bool):
+            raise ValueError(f"public is true or false, not {self.public!r}")
 
     @classmethod
     def from_body(cls, body: Mapping[str, object]) -> Study:
@@ -74,11 +79,14 @@ class Study:
                 tuple(map(str, body["analyses"])),
                 tuple(map(str, body["recipients"])),
                 str(body["expires"]),
+                body.get("public", False),  # type: ignore[arg-type]  # checked in __post_init__
             )
         except (KeyError, TypeError, AttributeError) as error:
             raise ValueError(f"not a study proposal ({error})") from None
 
     def body(self) -> dict:
+        """The proposal as its entry carries it; `public` only when true, so that the ids of
+        studies proposed before it existed stay what they were."""
         return {
             "title": self.title,
             "purpose": self.purpose,
@@ -86,7 +94,7 @@ class Study:
             "analyses": list(self.analyses),
             "recipients": list(self.recipients),
             "expires": self.expires,
-        }
+        } | ({"public": True} if self.public else {})
 
     @property
     def id(self) -> str:
@@ -150,6 +158,7 @@ class Federation:
         self.studies: dict[str, StudyState] = {}
         self.tasks: dict[str, TaskState] = {}
         self.entries: list[Entry] = []
+        self.publications: dict[str, dict] = {}  # task -> what its `publish` entry published
 
     @classmethod
     def replay(cls, entries: Iterable[Entry], operator: str | None = None) -> Federation:
@@ -304,6 +313,48 @@ class Federation:
         task = self.tasks[str(entry.body["task"])]
         task.failures[entry.author] = str(entry.body.get("reason", ""))
 
+    def released_on(self, task: str) -> str | None:
+        """The date (ISO, UTC) of the task's last `release` entry: the date a publication
+        states, which the ledger itself attests."""
+        for entry in reversed(self.entries):
+            if entry.kind == "release" and entry.body.get("task") == task:
+                return dt.datetime.fromisoformat(entry.time).astimezone(dt.UTC).date().isoformat()
+        return None
+
+    def _check_publish(self, line: int, entry: Entry) -> None:
+        """Only a recipient holds the result in the clear, so only a recipient can publish
+        it; and only where every steward approved a public study, once, when complete."""
+        task = self.tasks.get(str(entry.body.get("task", "")))
+        if task is None:
+            raise GovernanceError(line, "publish names an unknown task")
+        if entry.author not in task.recipients:
+            raise GovernanceError(line, f"{entry.author!r} is not a recipient of the task")
+        if not self.studies[task.study].study.public:
+            raise GovernanceError(
+                line, "the study is not public: its stewards approved no publication"
+            )
+        if task.status != "done":
+            raise GovernanceError(
+                line, f"the task is {task.status}: only a complete release is published"
+            )
+        if task.task in self.publications:
+            raise GovernanceError(line, "the task's release is already published")
+        problem = publication_problem(entry.body, self.released_on(task.task))
+        if problem:
+            raise GovernanceError(line, problem)
+
+    def _apply_publish(self, entry: Entry) -> None:
+        body = entry.body
+        task = self.tasks[str(body["task"])]
+        self.publications[task.task] = {
+            "task": task.task,
+            "study": task.study,
+            **{k: body[k] for k in ("title", "kind", "epsilon", "released", "result")},
+            "publisher": entry.author,
+            "published": entry.time,
+            "entry": entry.index,
+        }
+
     def _check_invite(self, line: int, entry: Entry) -> None:
         role = str(entry.body.get("role", ""))
         if role not in ROLES:
@@ -317,6 +368,67 @@ def output_digest(output: Mapping[str, str]) -> str:
     ciphertext): a hash over them, so the ledger pins exactly what was handed out."""
     text = "\n".join(f"{name}:{output[name]}" for name in sorted(output))
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def publication_problem(body: Mapping[str, object], released: str | None) -> str | None:
+    """What is wrong with a `publish` entry's body, if anything: the hub serves it to anyone
+    and renders it, so it must have the shape of its kind, whatever the publisher's SDK."""
+    title, kind, epsilon = body.get("title"), body.get("kind"), body.get("epsilon")
+    if not isinstance(title, str) or not title.strip() or len(title) > 200:
+        return "a publication needs a title (at most 200 characters)"
+    if kind not in PUBLISHABLE:
+        return f"publications are of kind {', '.join(PUBLISHABLE)}, not {kind!r}"
+    if epsilon is not None and not (_number(epsilon) and epsilon > 0):  # type: ignore[operator]
+        return "epsilon is a positive number, or null when the release has no noise"
+    if body.get("released") != released:
+        return f"the task's release is dated {released}, not {body.get('released')!r}"
+    result = body.get("result")
+    if not isinstance(result, dict):
+        return "a publication carries its result as an object"
+    if kind == "kaplan-meier":
+        return _curves_problem(result)
+    if kind == "crosstab":
+        names = [result.get("rows"), result.get("cols")]
+        if not all(isinstance(n, str) for n in names):
+            return "a crosstab names its rows and cols"
+    else:
+        names = result.get("columns")
+        if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+            return "counts name their columns"
+    cells = result.get("counts")
+    width = len(names) + 1
+    if not isinstance(cells, list) or not all(
+        isinstance(row, list)
+        and len(row) == width
+        and all(isinstance(level, str) or _number(level) for level in row[:-1])
+        and (row[-1] is None or _number(row[-1]))
+        for row in cells
+    ):
+        return f"counts are rows of {width - 1} levels and a count (null: suppressed)"
+    return None
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _curves_problem(result: Mapping[str, object]) -> str | None:
+    groups, logrank = result.get("groups"), result.get("logrank")
+    keys = ("time", "survival", "at_risk", "events")
+    if not isinstance(groups, dict) or not groups:
+        return "Kaplan-Meier curves come as groups"
+    for curve in groups.values():
+        if not isinstance(curve, dict) or not all(isinstance(curve.get(k), list) for k in keys):
+            return f"each Kaplan-Meier curve has lists {', '.join(keys)}"
+        if len({len(curve[k]) for k in keys}) != 1 or not all(
+            _number(v) for k in keys for v in curve[k]
+        ):
+            return "a Kaplan-Meier curve's lists are numbers of one length"
+    if logrank is not None and not (
+        isinstance(logrank, dict) and all(v is None or _number(v) for v in logrank.values())
+    ):
+        return "the log-rank test is null or an object of numbers"
+    return None
 
 
 def now() -> str:

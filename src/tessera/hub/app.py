@@ -21,6 +21,7 @@ from tessera.governance.studies import PURPOSES, Federation, now
 from tessera.hub.service import Conflict, Forbidden, Hub, NotFound
 from tessera.hub.tokens import LIFETIME, TokenIssuer
 from tessera.web import pages
+from tessera.web.statistics import statistics_page
 
 COOKIE = "tessera_token"
 
@@ -175,6 +176,22 @@ def create_app(
     def sign_in(party: Signed) -> dict:
         return {"path": f"/login?code={hub.sign_in_code(party)}"}
 
+    # -- public statistics: no login --
+
+    @app.get("/api/public")
+    def public() -> list[dict]:
+        """What recipients of public studies published, for anyone: each with its study, ε
+        (null: no noise), release date and result. The hub vouches for who published and
+        that the stewards approved a public study, not for the figures (it cannot read them)."""
+        return public_records(hub.federation)
+
+    @app.get("/api/public/{task_id}")
+    def public_one(task_id: str) -> dict:
+        found = [p for p in public_records(hub.federation) if p["task"] == task_id]
+        if not found:
+            raise HTTPException(404, f"nothing was published for task {task_id!r}")
+        return found[0]
+
     # -- pages --
 
     def viewer(request: Request) -> str | None:
@@ -229,6 +246,10 @@ def create_app(
 
         return page(request, render)
 
+    @app.get("/statistics", response_class=HTMLResponse, include_in_schema=False)
+    def statistics(request: Request) -> HTMLResponse:
+        return HTMLResponse(statistics_page(public_records(hub.federation), viewer(request)))
+
     @app.get("/audit", response_class=HTMLResponse, include_in_schema=False)
     def audit_page(request: Request):
         def render(party: str) -> str:
@@ -272,6 +293,7 @@ def study_records(federation: Federation) -> list[dict]:
                 "analyses": list(study.analyses),
                 "recipients": list(study.recipients),
                 "expires": study.expires,
+                "public": study.public,
                 "status": federation.status(study_id, moment),
                 "organisations": federation.organisations(study),
                 "decided": sorted(state.decisions),
@@ -282,6 +304,28 @@ def study_records(federation: Federation) -> list[dict]:
             }
         )
     return records
+
+
+def public_records(federation: Federation) -> list[dict]:
+    """The publications as `GET /api/public` and the statistics page show them, in ledger
+    order, each with its study's title."""
+    publications = list(federation.publications.values())  # one C call: safe beside a writer
+    return [
+        {
+            "task": p["task"],
+            "study": p["study"],
+            "study_title": federation.studies[p["study"]].study.title,
+            "title": p["title"],
+            "kind": p["kind"],
+            "epsilon": p["epsilon"],
+            "released": p["released"],
+            "publisher": p["publisher"],
+            "published": p["published"],
+            "entry": p["entry"],
+            "result": p["result"],
+        }
+        for p in publications
+    ]
 
 
 def summary(entry: Entry) -> str:

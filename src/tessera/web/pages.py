@@ -107,6 +107,7 @@ def layout(title: str, body: str, user: str | None = None) -> str:
 <a href="/studies">Studies</a>
 <a href="/approvals">Approvals</a>
 <a href="/audit">Audit</a>
+<a href="/statistics">Statistics</a>
 {who}
 </nav>
 <main>
@@ -205,6 +206,16 @@ def _decide(study: dict) -> str:
     )
 
 
+def _public(study: dict) -> str:
+    """A public study's row: approving it approves publishing its releases to anyone."""
+    if not study.get("public"):
+        return ""
+    return (
+        '<tr class="public"><th>Public</th><td>yes: approving lets its recipients publish '
+        "complete releases on the hub's public statistics page, for anyone to read</td></tr>\n"
+    )
+
+
 def _pending(study: dict) -> str:
     return f"""<section class="card" id="pending-{_e(study["id"])}">
 <h3>{_e(study["id"])}: {_e(study.get("title"))}</h3>
@@ -215,7 +226,7 @@ def _pending(study: dict) -> str:
 <tr><th>Analyses</th><td>{_list(study.get("analyses", []))}</td></tr>
 <tr><th>Recipients</th><td>{_list(study.get("recipients", []))}</td></tr>
 <tr><th>Expires</th><td>{_e(study.get("expires"))}</td></tr>
-<tr><th>Decisions so far</th><td>{_approvals(study.get("approvals", []))}</td></tr>
+{_public(study)}<tr><th>Decisions so far</th><td>{_approvals(study.get("approvals", []))}</td></tr>
 </table>
 {_decide(study)}
 </section>"""
