@@ -445,6 +445,70 @@ WhereOption = Annotated[
     ),
 ]
 
+HorizontalOption = Annotated[
+    bool,
+    typer.Option(
+        "--horizontal",
+        help="The parties are registries with one schema (different patients): pool them "
+        "with threshold homomorphic encryption instead of joining them.",
+    ),
+]
+EpsilonOption = Annotated[
+    str,
+    typer.Option(
+        help="Differential privacy: the epsilon this release spends, or 'inf' for no noise "
+        "(local mode only)."
+    ),
+]
+LevelsOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--levels",
+        help="COLUMN=A,B,C or COLUMN=LOW..HIGH: the levels of a column without a code list "
+        "(needed with noise: cells must not depend on the data).",
+    ),
+]
+TimeStepOption = Annotated[
+    float, typer.Option(min=0.0, help="With --horizontal: width of the public time bins.")
+]
+HorizonOption = Annotated[
+    float | None,
+    typer.Option(help="With --horizontal: follow-up is censored here (needed with noise)."),
+]
+RegistryThresholdOption = Annotated[
+    int | None,
+    typer.Option(
+        "--decrypt-threshold",
+        min=1,
+        help="How many registries must take part to decrypt (default: a majority).",
+    ),
+]
+
+
+def _epsilon(text: str) -> float:
+    """`--epsilon`: a positive number, or inf (no noise), which only local mode accepts."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"--epsilon {text!r}: give a positive number or inf") from None
+    if not value > 0:
+        raise ValueError(f"--epsilon {text!r}: must be positive (or inf for no noise)")
+    return value
+
+
+def _horizontal(party: list[str], threshold: int | None, **refused) -> tuple[dict, object]:
+    """The registries' tables by name, and the aggregation among them (key generated)."""
+    from tessera.analyses.horizontal import Aggregation
+    from tessera.analyses.queries import registries
+    from tessera.sources.readers import read_file
+
+    given = [f"--{k.replace('_', '-')}" for k, v in refused.items() if v]
+    if given:
+        raise ValueError(f"{', '.join(given)} do not apply with --horizontal")
+    frames = {name: read_file(Path(path)) for name, path in _parties(party).items()}
+    with err.status("generating the registries' collective key"):
+        return frames, Aggregation(registries(frames), threshold)
+
 
 def _parties(specs: list[str]) -> dict[str, str]:
     parties: dict[str, str] = {}
@@ -522,6 +586,46 @@ def _finish(result, format: Format, plot: Path | None) -> None:
     if plot is not None:
         result.plot().figure.savefig(plot, dpi=120, bbox_inches="tight")
     _emit(result.to_dict(), format, str(result))
+
+
+@local.command("query")
+def local_query(
+    party: PartyOption,
+    count: Annotated[bool, typer.Option("--count", help="Count patients (the default).")] = True,
+    by: Annotated[
+        str | None, typer.Option(help="Columns to count by, comma-separated, e.g. stage,sex.")
+    ] = None,
+    where: Annotated[
+        str | None,
+        typer.Option(help="Count only rows where this holds, e.g. 'morphology in (\"8140/3\",)'."),
+    ] = None,
+    epsilon: EpsilonOption = "1.0",
+    min_cell: MinCellOption = 10,
+    levels: LevelsOption = None,
+    decrypt_threshold: RegistryThresholdOption = None,
+    plot: PlotOption = None,
+    format: FormatOption = Format.table,
+) -> None:
+    """Counts across registries that share one schema, none revealing its own figures.
+
+    Each registry encrypts its counts (plus its share of the noise) under a key the
+    registries generated together; the sums are tested for small cells without being
+    decrypted and then re-encrypted to you alone. `--epsilon inf` and `--min-cell 0`
+    switch noise and suppression off; only local mode accepts them."""
+    from tessera.analyses.horizontal import Noise
+    from tessera.analyses.queries import count as count_query
+    from tessera.analyses.queries import parse_levels
+
+    with user_errors():
+        if not count:
+            raise ValueError("the query to run: --count")
+        noise = Noise(_epsilon(epsilon))
+        columns = _columns(by, "--by") if by is not None else ()
+        frames, aggregation = _horizontal(party, decrypt_threshold)
+        with err.status("counting across the registries"):
+            result = count_query(frames, columns, where, noise, min_cell,
+                                 parse_levels(levels or []), aggregation)  # fmt: skip
+    _finish(result, format, plot)
 
 
 @local.command("link")
@@ -670,12 +774,30 @@ def local_kaplan_meier(
     fields: FieldsOption = None,
     threshold: ThresholdOption = None,
     format: FormatOption = Format.table,
+    horizontal: HorizontalOption = False,
+    time_step: TimeStepOption = 1.0,
+    horizon: HorizonOption = None,
+    epsilon: EpsilonOption = "inf",
+    levels: LevelsOption = None,
+    decrypt_threshold: RegistryThresholdOption = None,
 ) -> None:
     """Kaplan-Meier curves (with Greenwood limits) by group, and the log-rank test."""
+    from tessera.analyses import queries
+    from tessera.analyses.horizontal import Noise
+
     with user_errors():
-        match = _match(join, link, fields, threshold)
-        options = {"time": time, "event": event, "by": by}
-        result = _catalogued("kaplan-meier", party, match, helper, accuracy, where, options)
+        if horizontal:
+            noise = Noise(_epsilon(epsilon))
+            frames, aggregation = _horizontal(party, decrypt_threshold, helper=helper,
+                                              join=join, link=link)  # fmt: skip
+            with err.status("pooling the registries' events per time bin"):
+                result = queries.kaplan_meier(frames, time, event, by, where, time_step, horizon,
+                                              noise, queries.parse_levels(levels or []),
+                                              aggregation)  # fmt: skip
+        else:
+            match = _match(join, link, fields, threshold)
+            options = {"time": time, "event": event, "by": by}
+            result = _catalogued("kaplan-meier", party, match, helper, accuracy, where, options)
     _finish(result, format, plot)
 
 
@@ -695,13 +817,24 @@ def local_logistic(
     fields: FieldsOption = None,
     threshold: ThresholdOption = None,
     format: FormatOption = Format.table,
+    horizontal: HorizontalOption = False,
+    decrypt_threshold: RegistryThresholdOption = None,
 ) -> None:
     """Logistic regression (Newton's method) with standard errors, on the joined patients."""
+    from tessera.analyses import queries
+
     with user_errors():
-        match = _match(join, link, fields, threshold)
-        options = {"target": target, "features": _columns(features, "--features"),
-                   "iterations": iterations, "l2": l2}  # fmt: skip
-        result = _catalogued("logistic", party, match, helper, accuracy, where, options)
+        chosen = _columns(features, "--features")
+        if horizontal:
+            frames, aggregation = _horizontal(party, decrypt_threshold, helper=helper,
+                                              join=join, link=link)  # fmt: skip
+            with err.status("fitting on the registries' pooled gradients"):
+                result = queries.logistic(frames, target, chosen, where, l2,
+                                          max(iterations, 25), aggregation)  # fmt: skip
+        else:
+            match = _match(join, link, fields, threshold)
+            options = {"target": target, "features": chosen, "iterations": iterations, "l2": l2}
+            result = _catalogued("logistic", party, match, helper, accuracy, where, options)
     _finish(result, format, plot)
 
 
@@ -711,7 +844,10 @@ def local_cox(
     time: TimeOption,
     event: EventOption,
     covariates: Annotated[str, typer.Option(help="Numeric covariates, comma-separated.")],
-    ties: Annotated[str, typer.Option(help="efron (as lifelines and R) or breslow.")] = "efron",
+    ties: Annotated[
+        str | None,
+        typer.Option(help="efron (as lifelines and R; the default) or breslow (--horizontal)."),
+    ] = None,
     iterations: Annotated[int, typer.Option(min=1, help="Newton iterations.")] = 8,
     where: WhereOption = None,
     helper: HelperOption = False,
@@ -724,11 +860,29 @@ def local_cox(
     fields: FieldsOption = None,
     threshold: ThresholdOption = None,
     format: FormatOption = Format.table,
+    horizontal: HorizontalOption = False,
+    time_step: TimeStepOption = 1.0,
+    horizon: HorizonOption = None,
+    decrypt_threshold: RegistryThresholdOption = None,
 ) -> None:
-    """Cox proportional hazards with standard errors and log-likelihood."""
+    """Cox proportional hazards with standard errors and log-likelihood.
+
+    With --horizontal: Breslow's ties on the public time bins (--time-step)."""
+    from tessera.analyses import queries
+
     with user_errors():
-        match = _match(join, link, fields, threshold)
-        options = {"time": time, "event": event, "covariates": _columns(covariates, "--covariates"),
-                   "ties": ties, "iterations": iterations}  # fmt: skip
-        result = _catalogued("cox", party, match, helper, accuracy, where, options)
+        chosen = _columns(covariates, "--covariates")
+        if horizontal:
+            if ties not in (None, "breslow"):
+                raise ValueError("--horizontal fits Breslow's ties: leave out --ties")
+            frames, aggregation = _horizontal(party, decrypt_threshold, helper=helper,
+                                              join=join, link=link)  # fmt: skip
+            with err.status("fitting on the registries' pooled risk sets"):
+                result = queries.cox(frames, time, event, chosen, where, time_step, horizon,
+                                     max(iterations, 25), aggregation)  # fmt: skip
+        else:
+            match = _match(join, link, fields, threshold)
+            options = {"time": time, "event": event, "covariates": chosen,
+                       "ties": ties or "efron", "iterations": iterations}  # fmt: skip
+            result = _catalogued("cox", party, match, helper, accuracy, where, options)
     _finish(result, format, plot)

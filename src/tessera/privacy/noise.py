@@ -32,6 +32,7 @@ Honest limits:
 
 from __future__ import annotations
 
+import functools
 import math
 import secrets
 
@@ -63,6 +64,7 @@ def measurement(scale: float, *, vector: bool = False) -> dp.Measurement:
     return dp.m.make_laplace(*space, scale=scale)
 
 
+@functools.lru_cache(maxsize=256)  # a binary search over OpenDP's map: worth keeping
 def calibrate(epsilon: float, sensitivity: int = 1) -> float:
     """The discrete Laplace scale that makes an integer query of this L1 `sensitivity` ε-DP.
 
