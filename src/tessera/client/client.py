@@ -17,12 +17,15 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import hashlib
+import hmac
 import json
 import secrets
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from tessera.analyses.catalogue import analysis
@@ -37,6 +40,22 @@ from tessera.station.policy import digest
 from tessera.web.statistics import epsilon_of, publication
 
 STAGES = {"pending": "awaiting the stations' decisions", "ready": "stations computing (MPC)"}
+
+
+def pooled_key(identity: Identity, task: str):
+    """This identity's ElGamal key pair for pooled task `task`, derived from its private
+    encryption key (HMAC-SHA512): nothing to store, and nobody else can derive it."""
+    from cryptography.hazmat.primitives import serialization
+
+    from tessera.crypto.group import L, base
+    from tessera.crypto.threshold import KeyPair
+
+    raw = identity.encryption_key.private_bytes(
+        serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
+    )
+    mac = hmac.new(raw, f"tessera pooled task {task}".encode(), hashlib.sha512).digest()
+    secret = int.from_bytes(mac, "little") % L or 1
+    return KeyPair(secret, base(secret))
 
 
 class TaskFailed(RuntimeError):
@@ -153,14 +172,7 @@ class Client:
         if only two stations hold data. Parameters go sealed to each station."""
         entry = analysis(name)
         self.sync()
-        schemas = {row["name"]: row["datasets"] for row in self.hub.get("/api/stations")}
-        columns = {}
-        for station, dataset in datasets.items():
-            if dataset not in schemas.get(station, {}):
-                raise ValueError(
-                    f"station {station!r} publishes no dataset {dataset!r} (is it running?)"
-                )
-            columns[station] = schemas[station][dataset]
+        columns = self._columns(datasets)
         world = [*datasets, *([helper] if helper else [])]
         match = {"join": join, **({"link": dict(link)} if link is not None else {})}
         plan_for_columns(columns, where=where, **entry.columns(options), **match)  # fails early
@@ -179,6 +191,24 @@ class Client:
             "accuracy": accuracy or entry.accuracy,
             "recipients": list(recipients or (self.name,)),
         }
+        return self._send_task(task, study, world, parameters)
+
+    def _columns(self, datasets: Mapping[str, str]) -> dict[str, list[str]]:
+        """The column names each station publishes for its dataset of the task: the
+        stations refuse a task made for columns they no longer have."""
+        schemas = {row["name"]: row["datasets"] for row in self.hub.get("/api/stations")}
+        columns = {}
+        for station, dataset in datasets.items():
+            if dataset not in schemas.get(station, {}):
+                raise ValueError(
+                    f"station {station!r} publishes no dataset {dataset!r} (is it running?)"
+                )
+            columns[station] = schemas[station][dataset]
+        return columns
+
+    def _send_task(self, task: str, study: str, world: list[str], parameters: dict,
+                   extra: Mapping | None = None) -> str:  # fmt: skip
+        """Seal the parameters to each station and sign the task entry."""
         plain = json.dumps(parameters).encode()
         sealed = {
             station: base64.b64encode(
@@ -197,9 +227,54 @@ class Client:
             "stations": world,
             "recipients": parameters["recipients"],
             "digest": digest(parameters),
+            **(extra or {}),
         }
         self.hub.write("task", body, {"parameters": sealed})
         return task
+
+    def query(
+        self,
+        study: str,
+        name: str,
+        datasets: Mapping[str, str],
+        epsilon: float,
+        threshold: int | None = None,
+        **options,
+    ) -> str:
+        """Submit a pooled analysis (`tessera.analyses.queries.POOLED`: "counts", or
+        "kaplan-meier" over registries) over `datasets` (registry station -> dataset), each
+        registry adding noise for `epsilon` and charging it to its budget. The result is
+        key-switched to a key only this identity can derive (`pooled_key`), so this
+        identity is the one recipient."""
+        from tessera.analyses.horizontal import Noise, majority
+        from tessera.analyses.queries import POOLED
+
+        if name not in POOLED:
+            raise ValueError(f"{name!r} is not a pooled analysis: use one of {', '.join(POOLED)}")
+        if not 0 < float(epsilon) < float("inf"):
+            raise ValueError("a pooled release needs a finite, positive epsilon")
+        entry = POOLED[name]
+        entry.options(options, {}, Noise(float(epsilon), entry.sensitivity))  # fails early
+        self.sync()
+        world = list(datasets)
+        task = secrets.token_hex(8)
+        parameters = {
+            "nonce": secrets.token_hex(16),
+            "task": task,
+            "study": study,
+            "mode": "pooled",
+            "analysis": name,
+            "options": options,
+            "datasets": dict(datasets),
+            "columns": self._columns(datasets),
+            "world": world,
+            "epsilon": float(epsilon),
+            "threshold": int(threshold or majority(len(world))),
+            "target": pooled_key(self.identity, task).public.to_bytes().hex(),
+            "recipients": [self.name],
+        }
+        extra = {"mode": "pooled"}
+        return self._send_task(task, study, world, parameters, extra)
 
     def status(self, task: str, wait: float = 0.0) -> dict:
         """The task's status; with `wait`, the hub answers once it is done or failed (or
@@ -266,10 +341,36 @@ class Client:
         if len(analysed) != 1:
             raise ValueError(f"the stations of task {task} disagree on what they computed")
         what = next(iter(messages.values()))["analysis"]
+        if "pooled" in next(iter(messages.values())):
+            return self._pooled_result(task, what, {n: m["pooled"] for n, m in messages.items()})
         shares = [[base64.b64decode(s) for s in messages[n]["shares"]] for n in what["world"]]
         labels = {k: v for m in messages.values() for k, v in m["labels"].items()}
         outputs = reconstruct(shares, Accuracy.preset(what["accuracy"]))
         return analysis(what["name"]).result(outputs, labels, what["options"])
+
+    def _pooled_result(self, task: str, what: Mapping, outputs: Mapping[str, Mapping]):
+        """Decrypt a pooled task's released sums: the hub's sum of the contributions, and
+        the first t registries' key-switch shares towards this identity's task key."""
+        from tessera.analyses.horizontal import Released, read, unpack
+        from tessera.analyses.queries import POOLED
+        from tessera.station.pooled import resolved
+
+        world, threshold = list(what["world"]), int(what["threshold"])
+        participants = world[:threshold]
+        masks = {json.dumps(outputs[n].get("mask")) for n in participants}
+        if len(masks) != 1 or any("switch" not in outputs[n] for n in participants):
+            raise ValueError(f"the registries of task {task} disagree on what they withheld")
+        first = outputs[participants[0]]
+        shape, mask = tuple(first["shape"]), np.array(first["mask"], dtype=bool)
+        found = self.hub.get(f"/api/tasks/{task}/messages/sum")
+        sums = unpack(found[0]["body"]["ciphertexts"])
+        shown = [ct for ct, hidden in zip(sums, mask, strict=True) if not hidden]
+        shares = [unpack(outputs[n]["switch"]) for n in participants]
+        values = np.full(len(sums), np.nan)
+        values[~mask] = read(shown, shares, pooled_key(self.identity, task).secret)
+        entry = POOLED[str(what["analysis"])]
+        released = Released(values.reshape(shape), mask.reshape(shape))
+        return entry.result(released, resolved(what), float(what["epsilon"]), len(world))
 
     def publish(self, task: str, title: str) -> dict:
         """Publish a complete task's result under `title` on the hub's public statistics, for

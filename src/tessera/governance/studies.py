@@ -27,7 +27,10 @@ PURPOSES = {
     "DUO:0000012": "research specific restrictions",
 }
 ROLES = ("steward", "researcher", "auditor", "station")
-ANALYSES = ("crosstab", "describe", "histogram", "kaplan-meier", "logistic", "cox")
+ANALYSES = ("crosstab", "describe", "histogram", "kaplan-meier", "logistic", "cox", "counts")
+# A task's `mode`: "joint" runs MPC among exactly 3 stations (vertical data); "pooled" adds up
+# encrypted aggregates of 2 or more registries with one schema (`tessera.station.pooled`).
+MODES = ("joint", "pooled")
 PUBLISHABLE = ("counts", "crosstab", "kaplan-meier")  # result kinds a `publish` entry carries
 
 
@@ -134,6 +137,7 @@ class TaskState:
     decisions: dict[str, tuple[bool, str]] = field(default_factory=dict)
     released: dict[str, str] = field(default_factory=dict)  # station -> digest of its output
     failures: dict[str, str] = field(default_factory=dict)  # station -> reason
+    mode: str = "joint"  # see MODES
 
     @property
     def status(self) -> str:
@@ -272,8 +276,15 @@ class Federation:
         if entry.author not in (state.proposer, *state.study.recipients):
             raise GovernanceError(line, f"{entry.author!r} is neither proposer nor recipient")
         stations, recipients = body.get("stations", []), body.get("recipients", [])
-        if not set(stations) <= set(state.study.stations) or len(stations) != 3:
-            raise GovernanceError(line, "a task runs among 3 of the study's stations")
+        mode = body.get("mode", "joint")
+        if mode not in MODES:
+            raise GovernanceError(line, f"a task's mode is one of {', '.join(MODES)}")
+        if not set(stations) <= set(state.study.stations) or len(set(stations)) != len(stations):
+            raise GovernanceError(line, "a task runs among distinct stations of its study")
+        if mode == "joint" and len(stations) != 3:
+            raise GovernanceError(line, "a joint task runs among 3 of the study's stations")
+        if mode == "pooled" and len(stations) < 2:
+            raise GovernanceError(line, "a pooled task adds up 2 or more registries")
         if not recipients or not set(recipients) <= set(state.study.recipients):
             raise GovernanceError(line, "results may go only to recipients the study names")
 
@@ -286,6 +297,7 @@ class Federation:
             tuple(body["stations"]),
             tuple(body["recipients"]),
             str(body.get("digest", "")),
+            mode=str(body.get("mode", "joint")),
         )
 
     def _check_decision(self, line: int, entry: Entry) -> None:

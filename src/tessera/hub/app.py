@@ -162,6 +162,27 @@ def create_app(
             hub.wait(changed, wait)
         return answer
 
+    @app.post("/api/tasks/{task_id}/messages/{kind}")
+    def post_message(task_id: str, kind: str, body: dict, party: Signed) -> dict:
+        """A station's message in a pooled task's protocol (ciphertexts, commitments, shares
+        sealed to one station): the hub stores and relays it, and adds up contributions."""
+        refusing(hub.post_message, task_id, party, kind, body)
+        return {"ok": True}
+
+    @app.get("/api/tasks/{task_id}/messages/{kind}")
+    def messages(task_id: str, kind: str, party: Signed, wait: float = 0.0,
+                 count: int = 1) -> list[dict]:  # fmt: skip
+        """A pooled task's messages of one kind; with `wait`, held open until `count` of
+        them are there (long poll)."""
+        answer: list[dict] = []
+
+        def ready() -> bool:
+            answer[:] = refusing(hub.messages, task_id, party, kind)
+            return len(answer) >= count or hub.task(task_id, party)["status"] == "failed"
+
+        hub.wait(ready, wait)
+        return answer
+
     @app.get("/api/studies")
     def studies(party: Reader) -> list[dict]:
         return study_records(hub.federation)

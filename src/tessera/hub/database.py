@@ -70,6 +70,20 @@ class PartRow(Base):
     output: Mapped[dict | None] = mapped_column(JSON, nullable=True)  # recipient -> base64
 
 
+class MessageRow(Base):
+    """A message of a registry-spanning task's protocol (`tessera.station.pooled`), from a
+    station (or the hub's own sum of the contributions): ciphertexts, commitments, shares
+    sealed to one station. Public to the task's parties; none of it opens without keys."""
+
+    __tablename__ = "task_messages"
+    __table_args__ = (UniqueConstraint("task", "sender", "kind"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    task: Mapped[str] = mapped_column(ForeignKey("tasks.id"), index=True)
+    sender: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(32))
+    body: Mapped[dict] = mapped_column(JSON)
+
+
 class NonceRow(Base):
     """Signed requests seen within the replay window; each (party, nonce) is accepted once."""
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
+import re
 import secrets
 import threading
 import time
@@ -22,10 +23,13 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from tessera.analyses.horizontal import pack, unpack
 from tessera.audit.ledger import Entry, LedgerError
+from tessera.crypto.threshold import add_all
 from tessera.governance.studies import Federation, TaskState, output_digest
 from tessera.hub.database import (
     LedgerRow,
+    MessageRow,
     NonceRow,
     PartRow,
     SignInRow,
@@ -37,6 +41,8 @@ from tessera.hub.database import (
 
 SESSION_DEADLINE = 900.0  # seconds a ready task may take before the hub declares it failed
 SIGN_IN_SECONDS = 300
+# what stations of a registry-spanning task send (`tessera.station.pooled`)
+MESSAGE_KINDS = re.compile(r"dealing|contribution|partial|mix:\d{1,3}")
 
 
 class Conflict(ValueError):
@@ -310,6 +316,70 @@ class Hub:
                     row.failed = f"{', '.join(silent)} did not finish within {self.deadline:.0f} s"
                     self._drop_outputs(db, row.id)
             db.commit()
+
+    # -- registry-spanning tasks: the protocol's messages --
+
+    def post_message(self, task_id: str, sender: str, kind: str, body: Mapping) -> None:
+        """Store a station's message of a running registry-spanning task, once per kind;
+        when every station has contributed, add the contributions up (ciphertexts: the hub
+        can add them, not read them) as the hub's own `sum` message."""
+        state = self._state(task_id)
+        if sender not in state.stations:
+            raise Forbidden(f"{sender!r} is not a station of task {task_id!r}")
+        if not MESSAGE_KINDS.fullmatch(kind):
+            raise Forbidden(f"{kind!r} is not a message of the protocol")
+        with self.lock:
+            if self._status(state, self._row(task_id))[0] != "ready":
+                raise Conflict(f"task {task_id!r} is not running: no messages")
+            with self.session() as db:
+                db.add(MessageRow(task=task_id, sender=sender, kind=kind, body=dict(body)))
+                try:
+                    db.flush()
+                except IntegrityError:
+                    raise Conflict(f"{sender} has already sent its {kind}") from None
+                if kind == "contribution":
+                    self._add_up(db, state)
+                db.commit()
+            self.changed.notify_all()
+
+    def _add_up(self, db: Session, state: TaskState) -> None:
+        rows = db.scalars(
+            select(MessageRow).where(
+                MessageRow.task == state.task, MessageRow.kind == "contribution"
+            )
+        ).all()
+        if {row.sender for row in rows} != set(state.stations):
+            return
+        try:
+            parts = [unpack(str(row.body["ciphertexts"])) for row in rows]
+            sums = [add_all(cells) for cells in zip(*parts, strict=True)]
+        except (KeyError, ValueError) as error:
+            raise Forbidden(f"the contributions do not add up ({error})") from None
+        db.add(MessageRow(task=state.task, sender="hub", kind="sum",
+                          body={"ciphertexts": pack(sums)}))  # fmt: skip
+
+    def messages(self, task_id: str, party: str, kind: str) -> list[dict]:
+        """A task's messages of one kind, for its stations and recipients."""
+        state = self._state(task_id)
+        if party not in (*state.stations, *state.recipients):
+            raise Forbidden(f"{party!r} has no part in task {task_id!r}")
+        with self.session() as db:
+            rows = db.scalars(
+                select(MessageRow)
+                .where(MessageRow.task == task_id, MessageRow.kind == kind)
+                .order_by(MessageRow.id)
+            ).all()
+        return [{"sender": row.sender, "kind": row.kind, "body": row.body} for row in rows]
+
+    def _state(self, task_id: str) -> TaskState:
+        state = self.federation.tasks.get(task_id)
+        if state is None:
+            raise NotFound(f"no task {task_id!r}")
+        return state
+
+    def _row(self, task_id: str) -> TaskRow:
+        with self.session() as db:
+            return db.get(TaskRow, task_id)
 
     # -- browser sign-in --
 

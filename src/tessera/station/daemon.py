@@ -34,7 +34,9 @@ from tessera.governance.studies import Federation, output_digest
 from tessera.mpc.certificates import TlsFiles
 from tessera.mpc.local import ENGINE_ABORT, Launch, Spare, reap
 from tessera.mpc.session import Accuracy, Party
+from tessera.privacy.budget import Budget, BudgetExceeded
 from tessera.station.policy import Policy, refusal
+from tessera.station.pooled import PooledTask, release_message, resolved
 
 log = logging.getLogger("tessera.station")
 
@@ -94,11 +96,12 @@ class StationConfig:
 
 
 class Station:
-    def __init__(self, config: StationConfig):
+    def __init__(self, config: StationConfig, http=None):
         self.config = config
         self.identity = Identity.load(config.directory / "identity")
         self.name = self.identity.name
-        self.hub = HubConnection(config.hub, self.identity)
+        self.hub = HubConnection(config.hub, self.identity, http=http)
+        self.budget = Budget(config.directory / "privacy-budget.sqlite")
         self.copy = Ledger(config.directory / "ledger.jsonl")
         entries = self.copy.entries() if self.copy.path.exists() else []
         self.federation = Federation.replay(entries)
@@ -107,6 +110,7 @@ class Station:
         self.lock = threading.Lock()  # one MPC session at a time: one listening address
         self.stopping = threading.Event()
         self.spare: Spare | None = None  # a party process with the engine loaded, ready
+        self.joint = False  # whether it has run MPC yet (a pooled-only station needs no spare)
 
     # -- the ledger copy --
 
@@ -139,7 +143,9 @@ class Station:
         """Keep a spare party process with the engine loaded, so that a task's session
         starts without its imports. Started by the serving thread (it must outlive the
         process) and only while no session runs (its imports would slow the session)."""
-        if (self.spare is None or not self.spare.process.is_alive()) and not self.lock.locked():
+        if not self.joint or self.lock.locked():
+            return
+        if self.spare is None or not self.spare.process.is_alive():
             self.spare = Spare.start()
 
     def publish(self) -> None:
@@ -172,13 +178,29 @@ class Station:
             reason = refusal(
                 self.name, parameters, self.federation, self.config.policy, self.schemas
             )
-            if reason is None:
+            if reason is None and parameters.get("mode") == "pooled":
+                resolved(parameters)  # the public grid resolves: else refuse now
+                reason = self.spend(item["task"], parameters)
+            elif reason is None:
                 self.plan(parameters)  # the columns resolve: else refuse now, not mid-session
         except (SealError, ValueError, KeyError) as error:
             reason = f"unreadable parameters ({error})"
         accept = reason is None
         log.info("task %s: %s", item["task"], "accepted" if accept else f"refused: {reason}")
         self.hub.write("decision", {"task": item["task"], "accept": accept, "reason": reason or ""})
+
+    def spend(self, task: str, parameters: Mapping) -> str | None:
+        """Charge a pooled task's epsilon to the budget of the dataset in the study, or say
+        why not. Charged on acceptance, released or not: noise spent is spent."""
+        study = self.federation.tasks[task].study
+        dataset = str(parameters["datasets"][self.name])
+        epsilon = float(parameters["epsilon"])
+        try:
+            self.budget.spend(dataset, study, epsilon, self.config.policy.epsilon_limit,
+                              query=f"task {task}: {parameters['analysis']}")  # fmt: skip
+        except BudgetExceeded as error:
+            return f"privacy budget: {error}"
+        return None
 
     @staticmethod
     def plan(parameters: Mapping) -> Plan:
@@ -198,9 +220,13 @@ class Station:
         task = item["task"]
         try:
             parameters = self.parameters(item)
-            with self.lock:
-                shares, labels = self.compute(item, parameters)
-            self.release(task, parameters, shares, labels)
+            if parameters.get("mode") == "pooled":
+                output = PooledTask(self, task, parameters).run()
+                self.release(task, release_message(output, parameters))
+            else:
+                with self.lock:
+                    shares, labels = self.compute(item, parameters)
+                self.release(task, self.shares_message(parameters, shares, labels))
         except Exception as error:
             reason = (
                 str(error)
@@ -261,6 +287,7 @@ class Station:
         and a crash there fails the task, not the station): the spare one if it is ready.
         If another station fails the task meanwhile, stop at once rather than wait for the
         session's timeout."""
+        self.joint = True
         spare, self.spare = self.spare, None
         if spare is None or not spare.process.is_alive():
             spare = Spare.start()  # from this thread, which waits for it to finish
@@ -295,11 +322,11 @@ class Station:
         if self.hub.get(f"/api/tasks/{task}")["status"] == "failed":
             raise RuntimeError("stopped: another station failed the task")
 
-    def release(self, task: str, parameters: Mapping, shares: list[bytes], labels: dict) -> None:
-        """Seal this party's output shares, with what they are outputs of, to each recipient."""
-        state = self.federation.tasks[task]
+    @staticmethod
+    def shares_message(parameters: Mapping, shares: list[bytes], labels: dict) -> bytes:
+        """This party's output shares, with what they are outputs of."""
         what = {k: parameters[k] for k in ("world", "options", "accuracy")}
-        message = json.dumps(
+        return json.dumps(
             {
                 "shares": [base64.b64encode(s).decode() for s in shares],
                 "labels": labels,
@@ -307,6 +334,10 @@ class Station:
                 "nonce": secrets.token_hex(8),
             }
         ).encode()
+
+    def release(self, task: str, message: bytes) -> None:
+        """Seal this station's output message to each recipient of the task."""
+        state = self.federation.tasks[task]
         output = {}
         for recipient in state.recipients:
             public = self.federation.members[recipient].public

@@ -8,6 +8,7 @@ ledger's task entry hashes, and then its local policy.
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -20,14 +21,15 @@ class Policy:
     """Which analyses this station allows, the smallest count it releases, and optionally
     the only studies and recipients it serves."""
 
-    analyses: tuple[str, ...] = ("crosstab", "kaplan-meier", "logistic", "cox")
+    analyses: tuple[str, ...] = ("crosstab", "kaplan-meier", "logistic", "cox", "counts")
     min_cell: int = 10
     studies: tuple[str, ...] | None = None
     recipients: tuple[str, ...] | None = None
+    epsilon_limit: float = 3.0  # the privacy budget of each dataset in each study (pooled)
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, object]) -> Policy:
-        known = {"analyses", "min_cell", "studies", "recipients"}
+        known = {"analyses", "min_cell", "studies", "recipients", "epsilon_limit"}
         unknown = sorted(set(values) - known)
         if unknown:
             raise ValueError(f"unknown policy settings {unknown}: use {sorted(known)}")
@@ -41,11 +43,13 @@ class Policy:
             int(values.get("min_cell", 10)),
             names("studies"),
             names("recipients"),
+            float(values.get("epsilon_limit", 3.0)),
         )
 
     def to_mapping(self) -> dict:
         """As `station.yaml` holds it: `from_mapping` gives the same policy back."""
-        values: dict = {"analyses": list(self.analyses), "min_cell": self.min_cell}
+        values: dict = {"analyses": list(self.analyses), "min_cell": self.min_cell,
+                        "epsilon_limit": self.epsilon_limit}  # fmt: skip
         for key in ("studies", "recipients"):
             if getattr(self, key) is not None:
                 values[key] = list(getattr(self, key))
@@ -90,8 +94,16 @@ def refusal(
     if me not in parameters.get("world", []) or list(parameters["world"]) != list(task.stations):
         return "the task's parties differ from the ledger's"
     options = parameters.get("options", {})
-    if analysis == "crosstab" and int(options.get("min_cell", 0)) < policy.min_cell:
+    if analysis in ("crosstab", "counts") and int(options.get("min_cell", 0)) < policy.min_cell:
         return f"cells below {policy.min_cell} must be suppressed (this station's minimum)"
+    if parameters.get("mode", "joint") != task.mode:
+        return "the parameters' mode differs from the ledger's"
+    if task.mode == "pooled":
+        epsilon = float(parameters.get("epsilon", math.inf))
+        if not 0 < epsilon < math.inf:
+            return "a pooled release must carry differential privacy noise (a finite epsilon)"
+        if epsilon > policy.epsilon_limit:
+            return f"epsilon {epsilon:g} exceeds this station's budget of {policy.epsilon_limit:g}"
     datasets = parameters.get("datasets", {})
     if me in datasets:
         dataset = str(datasets[me])

@@ -1,0 +1,192 @@
+"""A registry station's part in a pooled task: `tessera.analyses.horizontal` over the hub.
+
+The stations of the task are registries with one schema. Through the hub's message board
+(`/api/tasks/{id}/messages/{kind}`) they run, in order:
+
+1. `dealing`: each deals a share of a fresh collective key to every other (Pedersen's
+   DKG): public commitments, and each share sealed to its one receiver;
+2. `contribution`: each encrypts its local aggregate plus its noise share; the hub adds
+   the contributions up (its own `sum` message: ciphertexts it cannot read);
+3. `mix:i` and `partial` (only with suppression): the first t stations, in turn, mix the
+   blinded small-cell and zero tests; then each posts its partial decryptions of them, so
+   each of them learns which cells to withhold, and nothing else;
+4. the first t stations' release carries their key-switch shares of the released sums,
+   sealed to the recipient, who alone can decrypt them (`tessera.client.Client.result`).
+
+A station that cannot go on fails the task; the others stop waiting at once.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from tessera.analyses.horizontal import Noise, Registry, pack, tests_for, unpack, withheld
+from tessera.analyses.queries import POOLED
+from tessera.crypto.group import Point
+from tessera.crypto.sealed import seal, unseal
+from tessera.crypto.threshold import Dealing
+from tessera.sources.readers import read_file
+
+if TYPE_CHECKING:
+    from tessera.station.daemon import Station
+
+WAIT_SECONDS = 30.0  # one long poll; a task's whole deadline is the hub's
+
+
+def resolved(parameters: Mapping) -> dict:
+    """The analysis's options with its public grid (levels, time bins), as every station and
+    the recipient resolve them alike: from the parameters alone, never from data."""
+    entry = POOLED[str(parameters["analysis"])]
+    noise = Noise(float(parameters["epsilon"]), entry.sensitivity)
+    return entry.options(dict(parameters["options"]), {}, noise)
+
+
+class PooledTask:
+    """One run of a pooled task at `station`."""
+
+    def __init__(self, station: Station, task: str, parameters: Mapping):
+        self.station, self.task, self.parameters = station, task, parameters
+        self.world = [str(n) for n in parameters["world"]]
+        self.index = {name: i for i, name in enumerate(self.world, start=1)}
+        self.threshold = int(parameters["threshold"])
+        self.participants = self.world[: self.threshold]
+        self.registry = Registry(station.name, self.index[station.name])
+        self.entry = POOLED[str(parameters["analysis"])]
+        self.options = resolved(parameters)
+
+    # -- the message board --
+
+    def path(self, kind: str) -> str:
+        return f"/api/tasks/{self.task}/messages/{kind}"
+
+    def send(self, kind: str, body: Mapping) -> None:
+        self.station.hub.post(self.path(kind), dict(body))
+
+    def receive(self, kind: str, count: int) -> dict[str, dict]:
+        """The `count` messages of `kind`, by sender, waiting for them as long as the task
+        runs; the other stations' failure ends the wait."""
+        while True:
+            found = self.station.hub.get(self.path(kind), wait=WAIT_SECONDS, count=count)
+            if len(found) >= count:
+                return {m["sender"]: m["body"] for m in found}
+            status = self.station.hub.get(f"/api/tasks/{self.task}")["status"]
+            if status != "ready" or self.station.stopping.is_set():
+                raise RuntimeError(f"stopped: the task is {status}")
+
+    # -- the protocol --
+
+    def run(self) -> dict:
+        """Take part; return what this station releases to the recipient."""
+        self.generate_key()
+        self.contribute()
+        sums = unpack(self.receive("sum", 1)["hub"]["ciphertexts"])
+        if self.station.name not in self.participants:
+            return {"index": self.registry.index}
+        shape = np.shape(self.vector)
+        min_cell = int(self.options.get("min_cell", 0)) if self.entry.suppressed else 0
+        mask = self.suppression(sums, shape, min_cell)
+        released = [ct for ct, hidden in zip(sums, mask.ravel(), strict=True) if not hidden]
+        target = Point.from_bytes(bytes.fromhex(str(self.parameters["target"])))
+        indices = [self.index[n] for n in self.participants]
+        shares = self.registry.switch(released, indices, target)
+        return {
+            "index": self.registry.index,
+            "shape": list(shape),
+            "mask": mask.ravel().tolist(),
+            "switch": pack(shares),
+        }
+
+    def generate_key(self) -> None:
+        station, members = self.station, self.station.federation.members
+        dealing, shares = self.registry.deal(self.threshold, list(self.index.values()))
+        sealed = {
+            name: base64.b64encode(
+                seal(
+                    str(shares[i]).encode(),
+                    station.identity,
+                    members[name].public,
+                    self.context(f"key share for {name}"),
+                )
+            ).decode()
+            for name, i in self.index.items()
+        }
+        commitments = [p.to_bytes().hex() for p in dealing.commitments]
+        self.send("dealing", {"commitments": commitments, "shares": sealed})
+        dealings, mine = [], {}
+        for sender, body in self.receive("dealing", len(self.world)).items():
+            i = self.index[sender]
+            points = tuple(Point.from_bytes(bytes.fromhex(c)) for c in body["commitments"])
+            dealings.append(Dealing(i, points))
+            sealed = base64.b64decode(body["shares"][station.name])
+            context = self.context(f"key share for {station.name}")
+            text = unseal(sealed, station.identity, members[sender].public, context)
+            mine[i] = int(text.decode())
+        self.registry.join(sorted(dealings, key=lambda d: d.dealer), mine)
+
+    def context(self, what: str) -> str:
+        return f"task {self.task} {what}"
+
+    def contribute(self) -> None:
+        datasets = self.parameters.get("datasets", {})
+        path = self.station.config.datasets[str(datasets[self.station.name])]
+        self.vector = self.entry.vector(read_file(path), self.options)
+        epsilon = float(self.parameters["epsilon"])
+        noise = Noise(epsilon, self.entry.sensitivity) if math.isfinite(epsilon) else Noise(epsilon)
+        cts = self.registry.encrypt(self.vector, noise, len(self.world))
+        self.send("contribution", {"ciphertexts": pack(cts)})
+
+    def suppression(self, sums, shape: tuple, min_cell: int) -> np.ndarray:
+        if min_cell <= 1:
+            return np.zeros(shape, dtype=bool)
+        position = self.participants.index(self.station.name)
+        tests = tests_for(sums, min_cell)
+        if position:
+            before = self.receive(f"mix:{position - 1}", 1)[self.participants[position - 1]]
+            tests = _unpack_lists(before, tests)
+        self.send(f"mix:{position}", _pack_lists(self.registry.mix(tests)))
+        last = len(self.participants) - 1
+        final = self.receive(f"mix:{last}", 1)[self.participants[last]]
+        tests = _unpack_lists(final, tests)
+        indices = [self.index[n] for n in self.participants]
+        flat = [ct for item in tests for ct in item]
+        mine = self.registry.partials(flat, indices)
+        self.send("partial", {"points": pack_points(mine)})
+        partials = self.receive("partial", len(self.participants))
+        ordered = [unpack_points(partials[n]["points"]) for n in self.participants]
+        return withheld(tests, ordered, shape)
+
+
+def _pack_lists(tests) -> dict:
+    return {"ciphertexts": pack([ct for item in tests for ct in item])}
+
+
+def _unpack_lists(body: Mapping, like) -> list:
+    """The mixed tests from a message, in the shape of `like` (same lengths per item)."""
+    flat, out, start = unpack(str(body["ciphertexts"])), [], 0
+    if len(flat) != sum(len(item) for item in like):
+        raise ValueError("a mix message has the wrong number of ciphertexts")
+    for item in like:
+        out.append(flat[start : start + len(item)])
+        start += len(item)
+    return out
+
+
+def pack_points(points) -> str:
+    return base64.b64encode(b"".join(p.to_bytes() for p in points)).decode()
+
+
+def unpack_points(text: str) -> list[Point]:
+    raw = base64.b64decode(text, validate=True)
+    return [Point.from_bytes(raw[i : i + 32]) for i in range(0, len(raw), 32)]
+
+
+def release_message(output: Mapping, parameters: Mapping) -> bytes:
+    """What a station seals to the recipient: its output and what it is an output of."""
+    what = {k: parameters[k] for k in ("analysis", "options", "world", "epsilon", "threshold")}
+    return json.dumps({"pooled": dict(output), "analysis": what}).encode()

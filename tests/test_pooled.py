@@ -1,0 +1,136 @@
+"""Pooled tasks through the federation: registry stations (each `tessera.station.Station`,
+serving in a thread against an in-process hub) generate a key together, add up encrypted
+counts with noise, withhold small cells, and key-switch the release to the researcher; each
+charges its privacy budget, and refuses, on the ledger, what would exceed it."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+
+import pandas as pd
+import pytest
+
+from federated import URL, Federation
+from tessera.analyses import queries
+from tessera.analyses.horizontal import Noise
+from tessera.client.client import TaskFailed
+from tessera.station.daemon import Station, StationConfig
+from tessera.station.policy import Policy
+from tessera.synth.cohort import generate
+
+REGISTRIES = ("north", "south", "east")
+BY = ["stage", "sex"]
+STEWARDS: list = []  # the registries' stewards, once the federation runs
+
+
+@pytest.fixture(scope="module")
+def running(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("pooled")
+    federation = Federation(directory)
+    parts = generate("nsclc", 3000, seed=5, registries=3).registries.values()
+    frames = dict(zip(REGISTRIES, parts, strict=True))
+    stations, threads = [], []
+    for name, frame in frames.items():
+        federation.join(name, "station", f"{name} registry")
+        home = directory / "parties" / name
+        frame.to_parquet(home / "registry.parquet")
+        policy = Policy(epsilon_limit=1.0, min_cell=10)
+        config = StationConfig(home, URL, "127.0.0.1:9999", {"registry": home / "registry.parquet"},
+                               policy, poll_seconds=0.2)  # fmt: skip
+        station = Station(config, http=federation.http)
+        threads.append(threading.Thread(target=station.serve, daemon=True))
+        stations.append(station)
+    stewards = [federation.join(f"steward-{n}", "steward", f"{n} registry") for n in REGISTRIES]
+    STEWARDS[:] = stewards
+    researcher = federation.join("researcher", "researcher", "University")
+    study = researcher.propose(
+        "Incidence by stage",
+        "DUO:0000007",
+        {name: ["registry"] for name in REGISTRIES},
+        ["counts", "kaplan-meier"],
+        expires=dt.date.today() + dt.timedelta(days=30),
+    )
+    for steward in stewards:
+        steward.approve(study, "ok")
+    for thread in threads:
+        thread.start()
+    yield researcher, study, frames, stations
+    for station in stations:
+        station.stopping.set()
+    for thread in threads:
+        thread.join(timeout=10)
+
+
+def test_pooled_counts_reach_the_researcher_noised_and_suppressed(running):
+    researcher, study, frames, _ = running
+    datasets = {name: "registry" for name in REGISTRIES}
+    task = researcher.query(study, "counts", datasets, epsilon=0.5, by=BY, min_cell=10)
+    result = researcher.wait(task, timeout=120, progress=False)
+    assert result.epsilon == 0.5 and result.registries == 3
+    levels = queries.domain(BY, frames, {}, Noise(0.5))
+    truth = queries.count_cells(pd.concat(frames.values()), levels)
+    shown = {(a, b): n for a, b, n in result.cells}
+    errors = []
+    for i, stage in enumerate(levels["stage"]):
+        for j, sex in enumerate(levels["sex"]):
+            n = shown[(stage, sex)]
+            if n is not None and truth[i, j] >= 30:
+                errors.append(n - truth[i, j])
+    assert errors and max(abs(e) for e in errors) < 30  # noise of scale 2, not a leak
+    assert any(n is None for n in shown.values())  # small cells were withheld
+
+
+def test_the_budget_is_charged_and_an_overdraft_refused_on_the_ledger(running):
+    researcher, study, _, stations = running
+    datasets = {name: "registry" for name in REGISTRIES}
+    task = researcher.query(study, "counts", datasets, epsilon=0.4, by=["sex"], min_cell=10)
+    researcher.wait(task, timeout=120, progress=False)
+    spent = stations[0].budget.spent("registry", study)
+    assert spent == pytest.approx(0.9)  # 0.5 before, 0.4 now
+    over = researcher.query(study, "counts", datasets, epsilon=0.2, by=["sex"], min_cell=10)
+    with pytest.raises(TaskFailed, match="budget"):
+        researcher.wait(over, timeout=60, progress=False)
+    ledger = researcher.sync()
+    refusals = [e for e in ledger.entries if e.kind == "decision" and e.body["task"] == over]
+    assert refusals and all(e.body["accept"] is False for e in refusals)
+    assert "budget" in refusals[0].body["reason"]
+    assert stations[0].budget.spent("registry", study) == pytest.approx(0.9)
+
+
+def test_the_hub_holds_only_ciphertexts(running):
+    """The hub's messages and database hold no count in the clear: every aggregate it has
+    is a list of ciphertexts, and the key shares are sealed."""
+    researcher, *_ = running
+    hub = researcher.hub
+    tasks = [t for t in researcher.sync().tasks.values() if t.mode == "pooled"]
+    sums = hub.get(f"/api/tasks/{tasks[0].task}/messages/sum")
+    assert len(sums) == 1 and set(sums[0]["body"]) == {"ciphertexts"}
+    dealings = hub.get(f"/api/tasks/{tasks[0].task}/messages/dealing")
+    assert len(dealings) == 3
+    for message in dealings:
+        assert set(message["body"]["shares"]) == set(REGISTRIES)  # each sealed to its owner
+
+
+def test_pooled_kaplan_meier_in_a_study_of_its_own(running):
+    """A second study has a budget of its own; survival curves by stage come back noised
+    (the counts per 6-month bin are large, so the curves stay close to the truth)."""
+    researcher, _, frames, _ = running
+    study = researcher.propose(
+        "Survival by stage across registries",
+        "DUO:0000007",
+        {name: ["registry"] for name in REGISTRIES},
+        ["kaplan-meier"],
+        expires=dt.date.today() + dt.timedelta(days=30),
+    )
+    for steward in STEWARDS:
+        steward.approve(study, "ok")
+    datasets = {name: "registry" for name in REGISTRIES}
+    task = researcher.query(study, "kaplan-meier", datasets, epsilon=1.0, time="survival_months",
+                            event="vital_status", by="stage", step=6.0, horizon=60.0)  # fmt: skip
+    result = researcher.wait(task, timeout=120, progress=False)
+    pooled = pd.concat(frames.values())
+    assert set(result.curves) == set(queries.public_levels("stage"))
+    curve = result.curves["I"]
+    assert curve["at_risk"].iloc[0] == pytest.approx((pooled["stage"] == "I").sum(), abs=40)
+    assert result.logrank is not None and result.logrank[1] < 0.05
