@@ -159,3 +159,31 @@ def test_local_query_cli(frames, tmp_path):
     refused = CliRunner().invoke(app, [*arguments[:-4], "--epsilon", "0", "--format", "json"])
     assert refused.exit_code == 2
     assert "must be positive" in refused.output
+
+
+def test_histogram_and_its_quantiles_equal_the_pooled_ones(frames, aggregation):
+    options = {"column": "age_at_diagnosis", "edges": queries.parse_edges("30..100/5"),
+               "quantiles": [0.25, 0.5, 0.75], "min_cell": 0}  # fmt: skip
+    result = queries.pooled("histogram", frames, options, INF, aggregation)
+    ages = pooled(frames)["age_at_diagnosis"].dropna().to_numpy(float)
+    expected = np.histogram(ages, bins=options["edges"])[0]
+    assert result.counts == expected.tolist()
+    reference = queries.grouped_quantiles(options["edges"], expected, [0.25, 0.5, 0.75])
+    assert result.quantiles == reference
+    assert abs(result.quantiles[0.5] - np.median(ages)) < 2.5  # within half a bin
+
+
+def test_means_equal_pandas_on_the_clipped_values(frames, aggregation):
+    options = {"column": "pdl1_tps", "by": ["stage"], "bounds": [0, 100], "resolution": 0.25,
+               "min_cell": 0}  # fmt: skip
+    result = queries.pooled("mean", frames, options, INF, aggregation)
+    data = pooled(frames).dropna(subset=["pdl1_tps"])
+    rounded = np.rint(data["pdl1_tps"].clip(0, 100) / 0.25) * 0.25
+    expected = rounded.groupby(data["stage"]).agg(["size", "sum", "mean"])
+    for stage, n, total, mean in result.cells:
+        if stage in expected.index:
+            assert n == expected.loc[stage, "size"]
+            assert total == pytest.approx(expected.loc[stage, "sum"], abs=1e-9)
+            assert mean == pytest.approx(expected.loc[stage, "mean"], abs=1e-9)
+        else:
+            assert n == 0

@@ -591,7 +591,13 @@ def _finish(result, format: Format, plot: Path | None) -> None:
 @local.command("query")
 def local_query(
     party: PartyOption,
-    count: Annotated[bool, typer.Option("--count", help="Count patients (the default).")] = True,
+    count: Annotated[bool, typer.Option("--count", help="Count patients (the default).")] = False,
+    histogram: Annotated[
+        str | None, typer.Option(help="Count a numeric column's values in --bins instead.")
+    ] = None,
+    mean: Annotated[
+        str | None, typer.Option(help="Sum and average a numeric column within --bounds.")
+    ] = None,
     by: Annotated[
         str | None, typer.Option(help="Columns to count by, comma-separated, e.g. stage,sex.")
     ] = None,
@@ -599,6 +605,18 @@ def local_query(
         str | None,
         typer.Option(help="Count only rows where this holds, e.g. 'morphology in (\"8140/3\",)'."),
     ] = None,
+    bins: Annotated[
+        str | None, typer.Option(help="With --histogram: LOW..HIGH/WIDTH or A,B,C edges.")
+    ] = None,
+    quantiles: Annotated[
+        str | None, typer.Option(help="With --histogram: e.g. 0.25,0.5,0.75, from the bins.")
+    ] = None,
+    bounds: Annotated[
+        str | None, typer.Option(help="With --mean: LOW,HIGH; values are clipped to them.")
+    ] = None,
+    resolution: Annotated[
+        float, typer.Option(min=0.0, help="With --mean: values are rounded to this.")
+    ] = 0.25,
     epsilon: EpsilonOption = "1.0",
     min_cell: MinCellOption = 10,
     levels: LevelsOption = None,
@@ -606,25 +624,42 @@ def local_query(
     plot: PlotOption = None,
     format: FormatOption = Format.table,
 ) -> None:
-    """Counts across registries that share one schema, none revealing its own figures.
+    """Counts, histograms or means across registries that share one schema, none
+    revealing its own figures.
 
-    Each registry encrypts its counts (plus its share of the noise) under a key the
+    Each registry encrypts its aggregate (plus its share of the noise) under a key the
     registries generated together; the sums are tested for small cells without being
     decrypted and then re-encrypted to you alone. `--epsilon inf` and `--min-cell 0`
     switch noise and suppression off; only local mode accepts them."""
     from tessera.analyses.horizontal import Noise
-    from tessera.analyses.queries import count as count_query
-    from tessera.analyses.queries import parse_levels
+    from tessera.analyses.queries import parse_edges, parse_levels, pooled
 
     with user_errors():
-        if not count:
-            raise ValueError("the query to run: --count")
+        chosen = [flag for flag, on in (("--count", count), ("--histogram", histogram),
+                                        ("--mean", mean)) if on]  # fmt: skip
+        if len(chosen) > 1:
+            raise ValueError(f"ask one query at a time, not {' and '.join(chosen)}")
         noise = Noise(_epsilon(epsilon))
-        columns = _columns(by, "--by") if by is not None else ()
+        columns = list(_columns(by, "--by")) if by is not None else []
+        common = {"by": columns, "where": where, "min_cell": min_cell,
+                  "levels": parse_levels(levels or [])}  # fmt: skip
+        if histogram:
+            if not bins:
+                raise ValueError("--histogram needs --bins LOW..HIGH/WIDTH")
+            qs = [float(q) for q in _columns(quantiles, "--quantiles")] if quantiles else []
+            name, options = "histogram", {**common, "column": histogram,
+                                          "edges": parse_edges(bins), "quantiles": qs}  # fmt: skip
+        elif mean:
+            if not bounds:
+                raise ValueError("--mean needs --bounds LOW,HIGH (its values are clipped there)")
+            limits = [float(b) for b in _columns(bounds, "--bounds")]
+            name, options = "mean", {**common, "column": mean, "bounds": limits,
+                                     "resolution": resolution}  # fmt: skip
+        else:
+            name, options = "counts", common
         frames, aggregation = _horizontal(party, decrypt_threshold)
-        with err.status("counting across the registries"):
-            result = count_query(frames, columns, where, noise, min_cell,
-                                 parse_levels(levels or []), aggregation)  # fmt: skip
+        with err.status(f"{name} across the registries"):
+            result = pooled(name, frames, options, noise, aggregation)
     _finish(result, format, plot)
 
 

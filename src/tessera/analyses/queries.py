@@ -12,6 +12,7 @@ own values.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -116,8 +117,11 @@ def _natural(text: str) -> tuple:
         return (1, 0.0, text)
 
 
-def count_cells(frame: pd.DataFrame, levels: Mapping[str, list[str]]) -> np.ndarray:
-    """One registry's counts per cell of the `levels` grid (rows outside it not counted)."""
+def count_cells(
+    frame: pd.DataFrame, levels: Mapping[str, list[str]], weight: str | None = None
+) -> np.ndarray:
+    """One registry's counts per cell of the `levels` grid (rows outside it not counted),
+    or the sums of the integer column `weight`."""
     shape = tuple(len(v) for v in levels.values())
     codes = []
     for name, values in levels.items():
@@ -128,7 +132,9 @@ def count_cells(frame: pd.DataFrame, levels: Mapping[str, list[str]]) -> np.ndar
     stacked = np.vstack(codes)
     inside = (stacked >= 0).all(axis=0)
     flat = np.ravel_multi_index(stacked[:, inside], shape)
-    return np.bincount(flat, minlength=math.prod(shape)).reshape(shape).astype(np.int64)
+    weights = None if weight is None else frame[weight].to_numpy(float)[inside]
+    sums = np.bincount(flat, weights, minlength=math.prod(shape))
+    return np.rint(sums).reshape(shape).astype(np.int64)
 
 
 @dataclass(frozen=True)
@@ -339,6 +345,183 @@ def _km_result(released: Released, options: Options, epsilon, registries: int):
     return KaplanMeierResult(curves, test)
 
 
+def parse_edges(text: str) -> list[float]:
+    """`--bins LOW..HIGH/WIDTH` (equal widths) or `--bins A,B,C,...` (the edges)."""
+    span, slash, width = text.partition("/")
+    low, dots, high = span.partition("..")
+    try:
+        if dots and slash:
+            count = round((float(high) - float(low)) / float(width))
+            edges = list(np.linspace(float(low), float(high), count + 1))
+        else:
+            edges = [float(v) for v in text.split(",") if v.strip()]
+    except (ValueError, ZeroDivisionError):
+        raise ValueError(f"--bins {text!r}: write LOW..HIGH/WIDTH or A,B,C") from None
+    if len(edges) < 2 or any(b <= a for a, b in itertools.pairwise(edges)):
+        raise ValueError(f"--bins {text!r}: give at least two increasing edges")
+    return edges
+
+
+@dataclass(frozen=True)
+class HistogramResult:
+    """Counts of a numeric column in public bins [edge_i, edge_i+1) across registries (None:
+    withheld), and quantiles read off the pooled histogram by linear interpolation within
+    a bin, as from grouped data; values outside the edges are not counted."""
+
+    column: str
+    edges: list[float]
+    counts: list[int | None]
+    epsilon: float | None
+    quantiles: dict[float, float]
+
+    @property
+    def labels(self) -> list[str]:
+        return [f"[{a:g}, {b:g})" for a, b in itertools.pairwise(self.edges)]
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame({"bin": self.labels, "n": self.counts}).set_index("bin")
+
+    def to_dict(self) -> dict:
+        return {
+            "counts": [[label, n] for label, n in zip(self.labels, self.counts, strict=True)],
+            "edges": self.edges,
+            "quantiles": {f"{q:g}": v for q, v in self.quantiles.items()},
+            "epsilon": self.epsilon,
+        }
+
+    def __str__(self) -> str:
+        privacy = "no noise" if self.epsilon is None else f"epsilon = {self.epsilon:g}"
+        shown = self.to_frame()["n"].map(lambda n: "<min" if n is None else str(n))
+        quantiles = ", ".join(f"q{q:g} = {v:.4g}" for q, v in self.quantiles.items())
+        return f"Histogram of {self.column} ({privacy})\n{shown.to_string()}\n{quantiles}"
+
+    def plot(self, ax=None):
+        import matplotlib.pyplot as plt
+
+        ax = ax or plt.subplots(figsize=(7, 4))[1]
+        heights = [np.nan if n is None else n for n in self.counts]
+        ax.stairs(np.nan_to_num(heights), self.edges, fill=True, alpha=0.6)
+        ax.set(xlabel=self.column, ylabel="patients")
+        return ax
+
+
+def grouped_quantiles(edges: Sequence[float], counts: Sequence[float], qs) -> dict:
+    """Quantiles of grouped data: interpolate linearly within the bin that crosses q·n."""
+    counts = np.clip(np.nan_to_num(np.asarray(counts, float)), 0, None)
+    total, cumulative = counts.sum(), np.concatenate([[0.0], np.cumsum(counts)])
+    out = {}
+    for q in qs:
+        if not 0 <= q <= 1:
+            raise ValueError(f"quantile {q}: between 0 and 1")
+        if total <= 0:
+            out[float(q)] = float("nan")
+            continue
+        target = q * total
+        i = int(np.clip(np.searchsorted(cumulative, target, side="left") - 1, 0, len(counts) - 1))
+        inside = (target - cumulative[i]) / counts[i] if counts[i] else 0.0
+        out[float(q)] = float(edges[i] + inside * (edges[i + 1] - edges[i]))
+    return out
+
+
+def _histogram_options(options: Options, frames, noise: Noise) -> dict:
+    if options.get("by"):
+        raise ValueError("a histogram counts one column: leave out --by")
+    edges = [float(e) for e in options["edges"]]
+    if len(edges) < 2:
+        raise ValueError("a histogram needs at least two bin edges")
+    qs = [float(q) for q in options.get("quantiles") or []]
+    return {
+        **options,
+        "edges": edges,
+        "quantiles": qs,
+        "min_cell": int(options.get("min_cell", 10)),
+    }
+
+
+def _histogram_vector(frame: pd.DataFrame, options: Options) -> np.ndarray:
+    rows = selected(frame, options.get("where"))
+    values = pd.to_numeric(column(rows, str(options["column"])), errors="coerce").dropna()
+    return np.histogram(values.to_numpy(float), bins=options["edges"])[0].astype(np.int64)
+
+
+def _histogram_result(released: Released, options: Options, epsilon, registries: int):
+    counts = released.counts()
+    numbers = [np.nan if n is None else n for n in counts]
+    quantiles = grouped_quantiles(options["edges"], numbers, options["quantiles"])
+    return HistogramResult(str(options["column"]), list(options["edges"]), list(counts),
+                           epsilon, quantiles)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class MeanResult:
+    """Per cell of the `by` columns: how many rows, the sum and the mean of `column`, its
+    values clipped to the public `bounds` and rounded to `resolution` (None: withheld)."""
+
+    column: str
+    by: tuple[str, ...]
+    cells: list[list]  # [level, ..., n, sum, mean]
+    epsilon: float | None
+
+    def to_frame(self) -> pd.DataFrame:
+        frame = pd.DataFrame(self.cells, columns=[*self.by, "n", "sum", "mean"])
+        return frame.set_index(list(self.by)) if self.by else frame
+
+    def to_dict(self) -> dict:
+        return {"means": self.cells, "epsilon": self.epsilon}
+
+    def __str__(self) -> str:
+        privacy = "no noise" if self.epsilon is None else f"epsilon = {self.epsilon:g}"
+        return f"Mean of {self.column} ({privacy})\n{self.to_frame().to_string()}"
+
+    def plot(self, ax=None):
+        import matplotlib.pyplot as plt
+
+        ax = ax or plt.subplots(figsize=(7, 4))[1]
+        self.to_frame()["mean"].astype(float).plot.bar(ax=ax, rot=0)
+        ax.set(ylabel=f"mean {self.column}")
+        return ax
+
+
+def _mean_options(options: Options, frames, noise: Noise) -> dict:
+    """The sum travels in units of `resolution`, the count scaled by the largest bound in
+    those units, so one noise of L1 sensitivity 2B splits epsilon evenly between them.
+    Cells are not suppressed by size (the scaled counts are no test's small numbers): the
+    noise alone protects a mean, so ask with a finite epsilon."""
+    low, high = (float(b) for b in options["bounds"])
+    resolution = float(options.get("resolution", 0.25))
+    if not (low < high and resolution > 0):
+        raise ValueError("--bounds LOW,HIGH with LOW < HIGH, and a positive --resolution")
+    scale = math.ceil(max(abs(low), abs(high)) / resolution)
+    counted = _count_options({**options, "min_cell": options.get("min_cell", 10)}, frames, noise)
+    return {**counted, "bounds": [low, high], "resolution": resolution, "scale": scale,
+            "sensitivity": 2 * scale}  # fmt: skip
+
+
+def _mean_vector(frame: pd.DataFrame, options: Options) -> np.ndarray:
+    rows = selected(frame, options.get("where"))
+    values = pd.to_numeric(column(rows, str(options["column"])), errors="coerce")
+    rows = rows[values.notna()]
+    units = np.rint(values.dropna().clip(*options["bounds"]) / options["resolution"])
+    counts = count_cells(rows, options["levels"]) * options["scale"]
+    sums = count_cells(rows.assign(_units=units.to_numpy()), options["levels"], "_units")
+    return np.stack([counts, sums], axis=-1).astype(np.int64)
+
+
+def _mean_result(released: Released, options: Options, epsilon, registries: int):
+    by, grid = options["by"], options["levels"]
+    values, hidden = released.values, released.suppressed[..., 0]
+    cells = []
+    for index in np.ndindex(values.shape[:-1]):
+        levels = [grid[b][i] for b, i in zip(by, index, strict=True)]
+        if hidden[index]:
+            cells.append([*levels, None, None, None])
+            continue
+        n = max(round(values[index][0] / options["scale"]), 0)
+        total = values[index][1] * options["resolution"]
+        cells.append([*levels, n, total, total / n if n else None])
+    return MeanResult(str(options["column"]), tuple(by), cells, epsilon)
+
+
 @dataclass(frozen=True)
 class Pooled:
     """A registry-spanning analysis of one aggregation round. `options(options, frames,
@@ -358,7 +541,16 @@ class Pooled:
 POOLED: dict[str, Pooled] = {
     "counts": Pooled("counts", _count_options, _count_vector, _count_result, 1, True),
     "kaplan-meier": Pooled("kaplan-meier", _km_options, _km_vector, _km_result, 2, False),
+    "histogram": Pooled(
+        "histogram", _histogram_options, _histogram_vector, _histogram_result, 1, True
+    ),
+    "mean": Pooled("mean", _mean_options, _mean_vector, _mean_result, 1, False),
 }
+
+
+def sensitivity(entry: Pooled, options: Options) -> int:
+    """The L1 sensitivity of the analysis with these (resolved) options."""
+    return int(options.get("sensitivity", entry.sensitivity))
 
 
 def pooled(
@@ -374,6 +566,7 @@ def pooled(
     if not math.isinf(noise.epsilon):
         noise = Noise(noise.epsilon, entry.sensitivity)
     options = entry.options(options, frames, noise)
+    noise = Noise(noise.epsilon, sensitivity(entry, options))
     vectors = {registry: entry.vector(frame, options) for registry, frame in frames.items()}
     aggregation = aggregation or Aggregation(registries(frames))
     min_cell = int(options.get("min_cell", 0)) if entry.suppressed else 0

@@ -20,14 +20,13 @@ from __future__ import annotations
 
 import base64
 import json
-import math
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from tessera.analyses.horizontal import Noise, Registry, pack, tests_for, unpack, withheld
-from tessera.analyses.queries import POOLED
+from tessera.analyses.queries import POOLED, sensitivity
 from tessera.crypto.group import Point
 from tessera.crypto.sealed import seal, unseal
 from tessera.crypto.threshold import Dealing
@@ -136,8 +135,7 @@ class PooledTask:
         datasets = self.parameters.get("datasets", {})
         path = self.station.config.datasets[str(datasets[self.station.name])]
         self.vector = self.entry.vector(read_file(path), self.options)
-        epsilon = float(self.parameters["epsilon"])
-        noise = Noise(epsilon, self.entry.sensitivity) if math.isfinite(epsilon) else Noise(epsilon)
+        noise = Noise(float(self.parameters["epsilon"]), sensitivity(self.entry, self.options))
         cts = self.registry.encrypt(self.vector, noise, len(self.world))
         self.send("contribution", {"ciphertexts": pack(cts)})
 
