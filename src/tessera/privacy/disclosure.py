@@ -20,9 +20,9 @@ Guaranteed, for the mask `secondary` returns:
   `determined(mask)` is all False. This is linear algebra and holds whatever the values.
 - If the complementary cells are non-zero (callers pass ``eligible = nonzero & ~primary``,
   as `suppress` does) and the counts are non-negative, every suppressed cell is ≥ 1, so a
-  null-space direction through a cell can be followed both ways without any cell going
-  negative: its feasible range under non-negativity has more than one value (with the ±1
-  patterns used here, at least one unit either side in the LP relaxation).
+  null-space direction v through a cell j, scaled to max |v_i| = 1, can be followed both
+  ways (x ± v ≥ 0): j's feasible range under non-negativity has more than one value, and
+  is at least 2|v_j| wide in the LP relaxation (two units for the ±1 box and cycle patterns).
 
 Not guaranteed:
 
@@ -52,20 +52,23 @@ order):
 2. If no single cell frees j: the cheapest 2×…×2 box through j whose corners are all
    suppressed or eligible. Its alternating ±1 pattern is a null vector, and boxes are the
    smallest patterns that hide a cell (any null vector has at least 2^N non-zeros), so
-   they are the natural multi-cell move. Ranked by new cells, determined corners covered,
-   values, flat order.
-3. If no such box exists: eligible cells, those on j's lines first and then outwards, until
-   j is free, pruned back to a set where each cell is needed. If all reachable eligible
-   cells together leave j determined, no set of eligible cells can free it.
+   they are the natural multi-cell move. Ranked by: no sign conflict among possibly-zero
+   corners (see 4), fewest new cells, most determined corners, smallest values, flat order.
+3. If no such box exists (boxes blocked by zeros) but suppressing every eligible cell would
+   free j: eligible cells are tried, those on j's lines first and then outwards, with the
+   lookahead of step 1 after each, until one frees j; only the tried cells on the null
+   vector found are kept. (If all eligible cells together leave j determined, so does any
+   subset of them: suppressing more only enlarges the null space.)
 4. Only then, the last resort: the box with the fewest ineligible (in practice: zero)
    corners, preferring boxes whose possibly-zero corners all carry the same sign (the
    pattern can then still be followed one way). This replaces "suppress j's whole lines",
    which does not work: in 2-D the full row and column through a cell form a tree in the
    row–column graph and leave it determined, whereas a box always frees it.
 
-Cost: an incremental factorisation (`_Basis`) instead of an SVD per step, so a 2,000-cell
-table takes ~10 ms in 2-D, ~0.1 s in 3-D and 0.25–0.6 s in 4-D (where hiding a cell
-costs a 16-cell box), plus one QR to check the result independently.
+Cost: an incremental factorisation (`_Basis`) instead of an SVD per step, plus one QR at
+the end to check the result independently. A 2,000-cell table takes ~10–20 ms in 2-D,
+0.1–0.2 s in 3-D and 0.2–0.6 s in 4-D (where hiding a cell costs a 16-cell box); a 4-D
+table with 30–40 % zeros, where step 3 is common, takes a few seconds.
 """
 
 from __future__ import annotations
@@ -380,10 +383,10 @@ def _greedy(
         if box is None:
             if hopeless is None:  # determined even with every eligible cell suppressed
                 hopeless = _determined_flat(lines, flat_mask | flat_elig)
+            cells = None
             if j0 not in hopeless:
                 cells = _free_with_eligible(basis, j0, flat_mask, flat_elig, flat_cost)
-                if cells is None:  # pragma: no cover - some set exists, the search finds one
-                    raise RuntimeError(f"no eligible cells found to protect cell {j}")
+            if cells is not None:
                 add(cells)
                 continue
             # last resort: a box through zeros/ineligible cells, which always frees j
@@ -433,6 +436,7 @@ def _free_with_eligible(
             z = basis.add(int(c))
             assert z is not None
         if abs(z[target]) > _COEF_TOL:
+            # (−z, 1) is a null vector through j0: the tried cells on it are what j0 needs
             support = basis.pivot[: z.size][np.abs(z) > _COEF_TOL]
             found = [int(c), *(int(x) for x in support if not flat_mask[x])]
             break
