@@ -19,7 +19,6 @@ researcher, the released noisy sums. The model is semi-honest: parties follow th
 
 from __future__ import annotations
 
-import base64
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -255,18 +254,6 @@ def read(
     switched = [combine_switch(ct, list(s)) for ct, *s in zip(sums, *shares, strict=True)]
     log = DiscreteLog()
     return [log.solve(decrypt_point(secret, ct), bound) for ct in switched]
-
-
-def pack(cts: Sequence[Ciphertext]) -> str:
-    """Ciphertexts as one base64 text (64 bytes each), as messages carry them."""
-    return base64.b64encode(b"".join(ct.to_bytes() for ct in cts)).decode()
-
-
-def unpack(text: str) -> list[Ciphertext]:
-    raw = base64.b64decode(text, validate=True)
-    if len(raw) % 64:
-        raise ValueError("not a list of ciphertexts (64 bytes each)")
-    return [Ciphertext.from_bytes(raw[i : i + 64]) for i in range(0, len(raw), 64)]
 
 
 def _one_shape(vectors: Mapping[str, np.ndarray], names: Sequence[str]) -> tuple:

@@ -351,8 +351,9 @@ class Client:
     def _pooled_result(self, task: str, what: Mapping, outputs: Mapping[str, Mapping]):
         """Decrypt a pooled task's released sums: the hub's sum of the contributions, and
         the first t registries' key-switch shares towards this identity's task key."""
-        from tessera.analyses.horizontal import Released, read, unpack
+        from tessera.analyses.horizontal import Released, read
         from tessera.analyses.queries import POOLED
+        from tessera.crypto.threshold import unpack_ciphertexts as unpack
         from tessera.station.pooled import resolved
 
         world, threshold = list(what["world"]), int(what["threshold"])

@@ -29,6 +29,7 @@ correctness, so a malicious station can spoil (though not read) a result.
 
 from __future__ import annotations
 
+import base64
 import math
 import operator
 import secrets
@@ -647,3 +648,32 @@ def decrypt_fixed(
     bound = codec.limb_bound(summands)
     sums = [solver.solve(decrypt_point(secret, ct), bound) for ct in cts]
     return codec.decode(sums, summands)
+
+
+# -- as messages carry them --
+
+
+def pack_ciphertexts(cts: Sequence[Ciphertext]) -> str:
+    """Ciphertexts as one base64 text, 64 bytes each."""
+    return base64.b64encode(b"".join(ct.to_bytes() for ct in cts)).decode()
+
+
+def unpack_ciphertexts(text: str) -> list[Ciphertext]:
+    """The ciphertexts of `pack_ciphertexts`, each validated."""
+    raw = base64.b64decode(text, validate=True)
+    if len(raw) % 64:
+        raise ValueError("not a list of ciphertexts (64 bytes each)")
+    return [Ciphertext.from_bytes(raw[i : i + 64]) for i in range(0, len(raw), 64)]
+
+
+def pack_points(points: Sequence[Point]) -> str:
+    """Points as one base64 text, 32 bytes each."""
+    return base64.b64encode(b"".join(p.to_bytes() for p in points)).decode()
+
+
+def unpack_points(text: str) -> list[Point]:
+    """The points of `pack_points`, each validated."""
+    raw = base64.b64decode(text, validate=True)
+    if len(raw) % 32:
+        raise ValueError("not a list of points (32 bytes each)")
+    return [Point.from_bytes(raw[i : i + 32]) for i in range(0, len(raw), 32)]

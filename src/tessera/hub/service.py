@@ -23,9 +23,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from tessera.analyses.horizontal import pack, unpack
 from tessera.audit.ledger import Entry, LedgerError
-from tessera.crypto.threshold import add_all
+from tessera.crypto.threshold import add_all, pack_ciphertexts, unpack_ciphertexts
 from tessera.governance.studies import Federation, TaskState, output_digest
 from tessera.hub.database import (
     LedgerRow,
@@ -351,12 +350,12 @@ class Hub:
         if {row.sender for row in rows} != set(state.stations):
             return
         try:
-            parts = [unpack(str(row.body["ciphertexts"])) for row in rows]
+            parts = [unpack_ciphertexts(str(row.body["ciphertexts"])) for row in rows]
             sums = [add_all(cells) for cells in zip(*parts, strict=True)]
         except (KeyError, ValueError) as error:
             raise Forbidden(f"the contributions do not add up ({error})") from None
         db.add(MessageRow(task=state.task, sender="hub", kind="sum",
-                          body={"ciphertexts": pack(sums)}))  # fmt: skip
+                          body={"ciphertexts": pack_ciphertexts(sums)}))  # fmt: skip
 
     def messages(self, task_id: str, party: str, kind: str) -> list[dict]:
         """A task's messages of one kind, for its stations and recipients."""

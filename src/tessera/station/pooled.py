@@ -25,11 +25,13 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from tessera.analyses.horizontal import Noise, Registry, pack, tests_for, unpack, withheld
+from tessera.analyses.horizontal import Noise, Registry, tests_for, withheld
 from tessera.analyses.queries import POOLED, sensitivity
 from tessera.crypto.group import Point
 from tessera.crypto.sealed import seal, unseal
-from tessera.crypto.threshold import Dealing
+from tessera.crypto.threshold import Dealing, pack_points, unpack_points
+from tessera.crypto.threshold import pack_ciphertexts as pack
+from tessera.crypto.threshold import unpack_ciphertexts as unpack
 from tessera.sources.readers import read_file
 
 if TYPE_CHECKING:
@@ -173,15 +175,6 @@ def _unpack_lists(body: Mapping, like) -> list:
         out.append(flat[start : start + len(item)])
         start += len(item)
     return out
-
-
-def pack_points(points) -> str:
-    return base64.b64encode(b"".join(p.to_bytes() for p in points)).decode()
-
-
-def unpack_points(text: str) -> list[Point]:
-    raw = base64.b64decode(text, validate=True)
-    return [Point.from_bytes(raw[i : i + 32]) for i in range(0, len(raw), 32)]
 
 
 def release_message(output: Mapping, parameters: Mapping) -> bytes:
