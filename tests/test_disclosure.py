@@ -112,6 +112,18 @@ def test_single_small_cell_in_two_dimensions_gives_a_rectangle():
     _assert_protected(v, mask)
 
 
+def test_single_small_cell_in_three_dimensions_gives_a_cube():
+    v = np.full((3, 4, 3), 40)
+    cube = np.ix_([0, 2], [1, 3], [0, 1])
+    v[cube] = 10  # the cheapest 2×2×2 box through (2, 1, 0)
+    v[2, 1, 0] = 3
+    mask = suppress(v, 5)
+    expected = np.zeros_like(mask)
+    expected[cube] = True
+    assert (mask == expected).all()
+    _assert_protected(v, mask)
+
+
 def test_two_small_cells_in_a_row_need_nothing_more_in_that_row():
     v = np.full((4, 4), 30)
     v[0, 0], v[0, 1] = 1, 3

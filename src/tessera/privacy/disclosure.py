@@ -361,7 +361,7 @@ def _greedy(
             flat_mask[c] = True
             basis.add(int(c))
 
-    hopeless: np.ndarray | None = None
+    everything: _Basis | None = None
     while True:
         det_pos = basis.det_positions()
         if det_pos.size == 0:
@@ -381,10 +381,12 @@ def _greedy(
         j = tuple(int(i) for i in np.unravel_index(j0, shape))
         box = _best_box(j, mask, elig, weak, det_full, cost, allow_ineligible=False)
         if box is None:
-            if hopeless is None:  # determined even with every eligible cell suppressed
-                hopeless = _determined_flat(lines, flat_mask | flat_elig)
+            if everything is None:  # every eligible cell suppressed: what is still determined
+                everything = _Basis(lines)
+                for c in np.flatnonzero(flat_mask | flat_elig):
+                    everything.add(int(c))
             cells = None
-            if j0 not in hopeless:
+            if not everything.is_determined(j0):
                 cells = _free_with_eligible(basis, j0, flat_mask, flat_elig, flat_cost)
             if cells is not None:
                 add(cells)
@@ -393,7 +395,9 @@ def _greedy(
             box = _best_box(j, mask, elig, weak, det_full, cost, allow_ineligible=True)
             if box is None:  # pragma: no cover - every axis has length ≥ 2 here
                 raise RuntimeError(f"cannot protect cell {j}")
-            hopeless = None  # the cells allowed have changed
+            for cell in box:
+                if not elig[cell]:
+                    everything.add(int(np.ravel_multi_index(cell, shape)))
         add([int(np.ravel_multi_index(cell, shape)) for cell in box])
 
 
