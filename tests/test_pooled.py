@@ -53,7 +53,8 @@ def running(tmp_path_factory):
     )
     for steward in stewards:
         steward.approve(study, "ok")
-    for thread in threads:
+    for station, thread in zip(stations, threads, strict=True):
+        station.publish()  # before any task names its dataset (serve publishes again)
         thread.start()
     yield researcher, study, frames, stations
     for station in stations:
