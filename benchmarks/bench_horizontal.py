@@ -1,0 +1,693 @@
+"""Registry-spanning queries (issue "Registry-spanning queries", speed section), side by side
+with python-paillier and TNO's distributed Paillier on the same workload.
+
+Targets: distributed key generation for 10 stations in <= 5 s; a cross-table over 10
+registries x 100,000 records in <= 2 s end to end on top of the local aggregation.
+
+Workload: counts by stage x sex x diagnosis_year (4 x 4 x 12 = 192 cells: stage and sex from
+the schema's code lists, years 2012..2023 given, as noise requires) among adenocarcinomas and
+squamous cell carcinomas, at 10 registries of 100,000 records each. The records: one NSCLC
+cohort of 100,000 patients split into 10 regional registries (`tessera.synth`), each region
+resampled with replacement to 100,000 rows with a seed of its own, because generating
+1,000,000 patients takes ~80 s (TESSERA_BENCH_HORIZONTAL_FULL=1 generates them instead and
+uses the regions as they come, ~100,000 each).
+
+Everything of Tessera's runs in this one process (`tessera.analyses.horizontal`, as `tessera
+local query` does), step by step with the module's own functions, so that each step is timed.
+In a federation the registries work in parallel on their own machines, so two figures are
+given: "one process" adds up every registry's work; "critical path" takes the slowest
+registry for the steps they do side by side (encryption, partial decryptions, key-switch
+shares) and adds the steps that are sequential (the hub's sum, the participants' mixes, which
+go one after another, the researcher's decryption). Network time is in neither.
+
+References on the same vectors: python-paillier (`phe`, gmpy2) and TNO's single-key Paillier
+(`tno.mpc.encryption_schemes.paillier`), both with one researcher key: not threshold. TNO's
+`tno.mpc.protocols.distributed_keygen` generates a Paillier key among 3 parties without a
+dealer and decrypts jointly; it pins Paillier 3.x, so it runs in a venv of its own under
+benchmarks/.venvs/, as 3 processes on localhost (benchmarks/horizontal/tno_dkg_party.py). Its
+key generation is slow and its time random, so it runs 3 times at 512 bits by default
+(insecure: for timing only); TESSERA_BENCH_TNO_1024=1 adds one run at 1024 bits (~6 min here).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from statistics import median
+
+import numpy as np
+import pandas as pd
+
+from tessera.analyses import horizontal, queries
+from tessera.analyses.horizontal import Aggregation, Noise, Registry
+from tessera.crypto.group import base
+from tessera.crypto.threshold import DiscreteLog, add_all, public_key
+from tessera.synth.cohort import generate
+
+HERE = Path(__file__).parent
+DRIVERS = HERE / "horizontal"
+VENVS = HERE / ".venvs"
+
+REGISTRIES = 10
+RECORDS = 100_000  # per registry
+PATIENTS = 100_000  # generated, then each region resampled to RECORDS
+SEED = 2026
+BY = ("stage", "sex", "diagnosis_year")
+LEVELS = {"diagnosis_year": [str(y) for y in range(2012, 2024)]}  # the synthetic years
+WHERE = 'morphology in ("8140/3", "8070/3")'  # adenocarcinoma, squamous cell carcinoma
+EPSILON, MIN_CELL = 1.0, 10
+THRESHOLD = 6  # of 10: the default majority
+DKG_RUNS = 5
+PROTOCOL_RUNS = 3
+PHE_BITS = (2048, 3072)
+TNO_BITS = 512
+TNO_PARTIES = 3
+TNO_TIMEOUT = {512: 300, 1024: 1800}  # seconds for one 3-process run
+TNO_RUNS = {512: 3, 1024: 1}  # the key generation's time varies tenfold from run to run
+
+DKG_TARGET, QUERY_TARGET = 5.0, 2.0
+KEY_STRENGTH = {  # NIST SP 800-57 part 1: bits of security of a key or group of this size
+    "ed25519": "~128-bit security (Curve25519)",
+    512: "INSECURE: a 512-bit modulus was factored in 1999; for timing only",
+    1024: "below today's minimum (~80-bit security; NIST disallowed it after 2013)",
+    2048: "~112-bit security",
+    3072: "~128-bit security, as Ed25519",
+}
+COLUMNS = (
+    "system",
+    "task",
+    "step",
+    "one process (s)",
+    "critical path (s)",
+    "target (s)",
+    "notes",
+)
+
+
+def run() -> list[dict]:
+    load = os.getloadavg()
+    rows, frames = _data()
+    vectors, local = _local_aggregation(frames)
+    rows += local
+    rows += _tessera_keys()
+    rows += _tessera_query(frames, vectors)
+    for bits in PHE_BITS:
+        rows += _paillier_single("phe", bits, vectors)
+    rows += _paillier_single("tno", 2048, vectors)
+    rows += _tno_distributed(vectors)
+    after = os.getloadavg()
+    for row in rows:
+        if row["step"] == "total" or row["system"] == "data":
+            row["notes"] += (
+                f"; host load (1-min average) {load[0]:.1f} at the start of the module, "
+                f"{after[0]:.1f} at its end"
+            )
+    return rows
+
+
+# Data and local aggregation
+
+
+def _data() -> tuple[list[dict], dict[str, pd.DataFrame]]:
+    full = os.environ.get("TESSERA_BENCH_HORIZONTAL_FULL") == "1"
+    patients = REGISTRIES * RECORDS if full else PATIENTS
+    cohort, generated = _timed(
+        lambda: generate("nsclc", patients, seed=SEED, registries=REGISTRIES)
+    )
+    regions = cohort.registries
+    if full:
+        frames, resampled, how = regions, 0.0, "the regions as generated"
+    else:
+        frames, resampled = _timed(
+            lambda: {
+                name: frame.sample(n=RECORDS, replace=True, random_state=SEED + k).reset_index(
+                    drop=True
+                )
+                for k, (name, frame) in enumerate(regions.items(), start=1)
+            }
+        )
+        sizes = ", ".join(f"{len(f):,}" for f in regions.values())
+        how = (
+            f"each region ({sizes} patients) resampled with replacement to {RECORDS:,} rows, "
+            f"seed {SEED} + k for registry k"
+        )
+    records = sum(len(f) for f in frames.values())
+    row = _row(
+        "data",
+        f"{REGISTRIES} registries, {records:,} records",
+        "generate, split into regions",
+        round(generated + resampled, 1),
+        "-",
+        "-",
+        f"tessera.synth NSCLC cohort of {patients:,} patients in {REGISTRIES} regions "
+        f"({generated:.1f} s), {how} ({resampled:.1f} s); not part of any query",
+    )
+    return [row], frames
+
+
+def _levels() -> dict[str, list[str]]:
+    return queries.domain(BY, {}, LEVELS, Noise(EPSILON))  # public levels only: noise is on
+
+
+def _local_aggregation(frames) -> tuple[dict[str, np.ndarray], list[dict]]:
+    """(a) Each registry's own cross-table in pandas: its `--where` filter and `count_cells`."""
+    levels = _levels()
+    vectors, seconds, kept = {}, [], 0
+    for name, frame in frames.items():
+        started = time.perf_counter()
+        rows = queries.selected(frame, WHERE)
+        vectors[name] = queries.count_cells(rows, levels)
+        seconds.append(time.perf_counter() - started)
+        kept += len(rows)
+    cells = math.prod(len(v) for v in levels.values())
+    row = _row(
+        "pandas",
+        "cross-table, local aggregation",
+        "filter + count per registry",
+        round(sum(seconds), 2),
+        round(max(seconds), 2),
+        "-",
+        f"{' x '.join(BY)} = {cells} cells where {WHERE}; {kept:,} of "
+        f"{sum(len(f) for f in frames.values()):,} records selected, "
+        f"{int(sum(v.sum() for v in vectors.values())):,} counted; per registry "
+        f"{min(seconds):.2f}-{max(seconds):.2f} s",
+    )
+    return vectors, [row]
+
+
+# Tessera
+
+
+def _tessera_keys() -> list[dict]:
+    """Pedersen DKG for 10 stations, t = 6: `generate_key` as is, and its steps one by one."""
+    registries = [Registry(f"registry_{k}", k) for k in range(1, REGISTRIES + 1)]
+    indices = [r.index for r in registries]
+    whole, path, dealing, joining = [], [], [], []
+    for _ in range(DKG_RUNS):
+        whole.append(_timed(lambda: horizontal.generate_key(registries, THRESHOLD))[1])
+        dealt, deal_s = [], []
+        for registry in registries:
+            out, seconds = _timed(lambda r=registry: r.deal(THRESHOLD, indices))
+            dealt.append(out)
+            deal_s.append(seconds)
+        dealings = [d for d, _ in dealt]
+        join_s = []
+        for registry in registries:
+            shares = {d.dealer: s[registry.index] for d, s in dealt}
+            join = lambda r=registry, s=shares, d=dealings: r.join(d, s)  # noqa: E731
+            join_s.append(_timed(join)[1])
+        assert all(r.public == public_key(dealings) for r in registries)
+        dealing.append(max(deal_s))
+        joining.append(max(join_s))
+        path.append(max(deal_s) + max(join_s))
+    return [
+        _row(
+            "Tessera (threshold ElGamal, Ed25519)",
+            f"key generation, {REGISTRIES} stations, t = {THRESHOLD}",
+            "total",
+            round(median(whole), 3),
+            round(median(path), 3),
+            DKG_TARGET,
+            f"median of {DKG_RUNS} runs of generate_key, all in this process (runs: "
+            f"{', '.join(f'{s:.3f}' for s in whole)} s); critical path: slowest dealer "
+            f"(median {median(dealing) * 1e3:.1f} ms) + slowest registry checking the "
+            f"{REGISTRIES} shares dealt to it against the commitments and combining them "
+            f"({median(joining) * 1e3:.0f} ms); 2 message rounds: the dealings (commitments, "
+            f"broadcast), the shares (one sealed message per pair); {KEY_STRENGTH['ed25519']}",
+        )
+    ]
+
+
+def _tessera_query(frames, vectors) -> list[dict]:
+    """(b) The protocol on top of the local aggregation, step by step, then as a whole."""
+    registries = queries.registries(frames)
+    aggregation, made = _timed(lambda: Aggregation(registries))
+    assert aggregation.threshold == THRESHOLD
+    _, table = _timed(lambda: DiscreteLog().solve(base(1), 1))  # once per process
+    truth = sum(vectors.values())
+    rows = []
+    for noise, min_cell in ((horizontal.NO_NOISE, 0), (Noise(EPSILON), MIN_CELL)):
+        setting = (
+            "no noise, no suppression"
+            if min_cell == 0
+            else f"epsilon = {EPSILON:g}, min_cell = {min_cell}"
+        )
+        runs = [_protocol(aggregation, vectors, noise, min_cell) for _ in range(PROTOCOL_RUNS)]
+        task = f"cross-table, {REGISTRIES} x {RECORDS:,} records, {setting}"
+        for step in runs[0]["steps"]:
+            one = median(r["steps"][step][0] for r in runs)
+            path = median(r["steps"][step][1] for r in runs)
+            note = runs[0]["notes"].get(step, "")
+            if step == "decryption (researcher)":
+                note += (
+                    f"; plus {table:.2f} s once per process to build the discrete-log table, "
+                    "not included"
+                )
+            rows.append(
+                _row(
+                    "Tessera (threshold ElGamal, Ed25519)",
+                    task,
+                    step,
+                    round(one, 3),
+                    round(path, 3),
+                    "-",
+                    note,
+                )
+            )
+        released = runs[-1]["released"]
+        if min_cell == 0:
+            correct = bool(np.array_equal(released.values, truth))
+            check = f"released sums equal the plain sums: {correct}"
+        else:
+            shown = ~released.suppressed
+            error = np.abs(released.values[shown] - truth[shown])
+            hidden = released.suppressed
+            check = (
+                f"{int(hidden.sum())} of {truth.size} cells suppressed, "
+                f"{int((hidden & (truth == 0)).sum())} of them truly zero (the sums of all "
+                f"cells: {int(((truth > 0) & (truth < min_cell)).sum())} truly "
+                f"1..{min_cell - 1}, {int((truth == 0).sum())} zero); released cells off by "
+                f"the noise, at most {error.max():.0f}"
+            )
+        _, whole = _timed(lambda n=noise, m=min_cell: aggregation.run(vectors, n, m))
+        counted, end_to_end = _timed(
+            lambda n=noise, m=min_cell: queries.count(
+                frames,
+                BY,
+                WHERE,
+                None if math.isinf(n.epsilon) else n,
+                m,
+                LEVELS,
+                aggregation,
+            )
+        )
+        rows.append(
+            _row(
+                "Tessera (threshold ElGamal, Ed25519)",
+                task,
+                "total",
+                round(median(r["one"] for r in runs), 3),
+                round(median(r["path"] for r in runs), 3),
+                QUERY_TARGET,
+                f"median of {PROTOCOL_RUNS} runs, {truth.size} cells, t = {THRESHOLD} "
+                f"participants; {check}; Aggregation.run as one call: {whole:.2f} s; "
+                f"queries.count (local aggregation of all {REGISTRIES} registries in this "
+                f"process + protocol): {end_to_end:.2f} s ({len(counted.cells)} cells); "
+                f"Aggregation() with its key generation and the researcher's key pair "
+                f"{made:.2f} s, not included",
+            )
+        )
+    return rows
+
+
+def _protocol(aggregation: Aggregation, vectors, noise: Noise, min_cell: int) -> dict:
+    """One `Aggregation.run`, step by step with the module's functions, each step timed as
+    (one process, critical path)."""
+    registries, participants = aggregation.registries, aggregation.participants
+    indices = [r.index for r in participants]
+    shape = next(iter(vectors.values())).shape
+    steps: dict[str, tuple[float, float]] = {}
+    notes: dict[str, str] = {}
+
+    def parallel(name: str, work: list[Callable]) -> list:
+        results, seconds = zip(*(_timed(w) for w in work), strict=True)
+        steps[name] = (sum(seconds), max(seconds))
+        return list(results)
+
+    def sequential(name: str, work: Callable):
+        result, seconds = _timed(work)
+        steps[name] = (seconds, seconds)
+        return result
+
+    parties = len(registries)
+    contributions = parallel(
+        "encryption (each registry)",
+        [lambda r=r: r.encrypt(vectors[r.name], noise, parties) for r in registries],
+    )
+    cells = len(contributions[0])
+    notes["encryption (each registry)"] = (
+        f"{cells} ciphertexts per registry, its noise share added first"
+        if noise.scale
+        else f"{cells} ciphertexts per registry"
+    )
+    sums = sequential("sum (hub)", lambda: [add_all(c) for c in zip(*contributions, strict=True)])
+    if min_cell > 1:
+        tests = sequential("suppression: test inputs", lambda: horizontal.tests_for(sums, min_cell))
+        count = sum(len(item) for item in tests)
+        notes["suppression: test inputs"] = (
+            f"Enc(n - v) for v = 1..{min_cell - 1} and v = 0: {count} ciphertexts"
+        )
+        mixed = tests
+        mix_s = []
+        for registry in participants:  # one after another: each mixes the previous output
+            mixed, seconds = _timed(lambda r=registry, m=mixed: r.mix(m))
+            mix_s.append(seconds)
+        steps["suppression: mixes"] = (sum(mix_s), sum(mix_s))
+        notes["suppression: mixes"] = (
+            f"{len(participants)} participants in turn (sequential): shuffle, blind and "
+            f"re-randomise {count} ciphertexts each, {min(mix_s):.2f}-{max(mix_s):.2f} s"
+        )
+        flat = [ct for item in mixed for ct in item]
+        partials = parallel(
+            "suppression: partial decryptions",
+            [lambda r=r: r.partials(flat, indices) for r in participants],
+        )
+        notes["suppression: partial decryptions"] = f"{count} per participant"
+        mask = sequential(
+            "suppression: pattern and complements",
+            lambda: horizontal.withheld(mixed, partials, shape),
+        )
+        notes["suppression: pattern and complements"] = (
+            "combine the partial decryptions, find the small and zero cells, choose "
+            "complementary cells"
+        )
+    else:
+        mask = np.zeros(shape, dtype=bool)
+    released = [i for i, hidden in enumerate(mask.ravel()) if not hidden]
+    chosen = [sums[i] for i in released]
+    target = aggregation.researcher.public
+    shares = parallel(
+        "key switch (each participant)",
+        [lambda r=r: r.switch(chosen, indices, target) for r in participants],
+    )
+    notes["key switch (each participant)"] = (
+        f"{len(chosen)} released cells, {len(participants)} participants"
+    )
+    values = sequential(
+        "decryption (researcher)",
+        lambda: horizontal.read(chosen, shares, aggregation.researcher.secret),
+    )
+    notes["decryption (researcher)"] = "combine the key-switch shares, discrete logarithms"
+    out = np.full(len(sums), np.nan)
+    out[released] = values
+    return {
+        "steps": steps,
+        "notes": notes,
+        "one": sum(one for one, _ in steps.values()),
+        "path": sum(path for _, path in steps.values()),
+        "released": horizontal.Released(out.reshape(shape), mask),
+    }
+
+
+# Paillier with one researcher key
+
+
+def _paillier_single(library: str, bits: int, vectors) -> list[dict]:
+    if library == "phe":
+        from phe import paillier
+
+        system = "python-paillier (phe 1.5, gmpy2), one key"
+        (public, secret), keygen = _timed(lambda: paillier.generate_paillier_keypair(n_length=bits))
+        encrypt, decrypt, close = public.encrypt, secret.decrypt, None
+    else:
+        from tno.mpc.encryption_schemes.paillier import Paillier
+
+        warnings.filterwarnings("ignore", module=r"tno\.mpc")  # fresh-ciphertext advice
+        system = "TNO Paillier (tno.mpc.encryption_schemes.paillier), one key"
+        scheme, keygen = _timed(lambda: Paillier.from_security_parameter(bits, precision=0))
+        encrypt, decrypt, close = scheme.encrypt, scheme.decrypt, scheme.shut_down
+    try:
+        task = f"cross-table, {REGISTRIES} x {RECORDS:,} records, {bits}-bit key"
+        encrypted, seconds = [], []
+        for vector in vectors.values():
+            cts, s = _timed(lambda v=vector: [encrypt(int(x)) for x in v.ravel()])
+            encrypted.append(cts)
+            seconds.append(s)
+
+        def add() -> list:
+            sums = list(encrypted[0])
+            for cts in encrypted[1:]:
+                sums = [a + b for a, b in zip(sums, cts, strict=True)]
+            return sums
+
+        sums, added = _timed(add)
+        plain, decrypted = _timed(lambda: [int(decrypt(c)) for c in sums])
+    finally:
+        if close:
+            close()
+    truth = sum(vectors.values()).ravel().tolist()
+    cells = len(truth)
+    one = sum(seconds) + added + decrypted
+    path = max(seconds) + added + decrypted
+    steps = [
+        ("key pair (researcher)", keygen, keygen, "once per researcher, not per query"),
+        ("encryption (each registry)", sum(seconds), max(seconds),
+         f"{cells} ciphertexts per registry"),
+        ("sum (hub)", added, added, ""),
+        ("decryption (researcher)", decrypted, decrypted, f"{cells} cells"),
+    ]  # fmt: skip
+    rows = [
+        _row(system, task, step, round(summed, 3), round(slowest, 3), "-", note)
+        for step, summed, slowest, note in steps
+    ]
+    return [
+        *rows,
+        _row(
+            system,
+            task,
+            "total",
+            round(one, 3),
+            round(path, 3),
+            QUERY_TARGET,
+            f"{KEY_STRENGTH[bits]}; sums correct: {plain == truth}; NOT threshold: the "
+            "researcher's key decrypts every registry's own vector too, so each registry must "
+            "trust that its ciphertexts reach only the hub, and there is no suppression "
+            "before decryption (noise shares could be added at no extra cost)",
+        ),
+    ]
+
+
+# TNO distributed Paillier
+
+
+def _tno_distributed(vectors) -> list[dict]:
+    system = f"TNO distributed Paillier ({TNO_PARTIES} processes)"
+    sizes = [TNO_BITS] + ([1024] if os.environ.get("TESSERA_BENCH_TNO_1024") == "1" else [])
+    try:
+        python = _venv("distributed-keygen")
+    except RuntimeError as error:
+        return [_row(system, "key generation", "total", "failed", "failed", DKG_TARGET, str(error))]
+    rows = []
+    for bits in sizes:
+        task = f"key generation, {TNO_PARTIES} parties, t = 1, {bits}-bit modulus"
+        runs, failures = [], []
+        for _ in range(TNO_RUNS.get(bits, 1)):
+            try:
+                runs.append(_tno_run(python, bits, vectors))
+            except RuntimeError as error:
+                failures.append(str(error))
+        if not runs:
+            rows.append(
+                _row(system, task, "total", "failed", "failed", DKG_TARGET, "; ".join(failures))
+            )
+            continue
+        keygen = [max(r["keygen_s"] for r in results) for _, results in runs]
+        first = runs[0][1][0]
+        each = ", ".join(
+            f"{k:.1f} s ({results[0]['messages_keygen'] / (TNO_PARTIES - 1):.0f} rounds, "
+            f"{results[0]['modulus_bits']}-bit N, load {results[0]['load_before']:.1f})"
+            for k, (_, results) in zip(keygen, runs, strict=True)
+        )
+        versions = ", ".join(f"{k} {v}" for k, v in first["versions"].items())
+        rows.append(
+            _row(
+                system,
+                task,
+                "total",
+                round(median(keygen), 1),
+                round(median(keygen), 1),
+                DKG_TARGET,
+                f"{KEY_STRENGTH[bits]}; median of {len(runs)} runs, the slowest party each: "
+                f"{each}; the time is random: candidate primes are drawn in batches until "
+                "their product passes a biprimality test; rounds = messages party 0 sent to "
+                f"each other party; imports {first['import_s']:.1f} s more"
+                + (f"; failed runs: {'; '.join(failures)}" if failures else "")
+                + f"; {versions}",
+            )
+        )
+        task = f"cross-table, {REGISTRIES} x {RECORDS:,} records, {bits}-bit key"
+        steps = _tno_steps([results for _, results in runs], first["cells"])
+        for name, (one, path), note in steps:
+            rows.append(_row(system, task, name, round(one, 3), round(path, 3), "-", note))
+        correct = all(results[0]["correct"] for _, results in runs)
+        rows.append(
+            _row(
+                system,
+                task,
+                "total",
+                round(sum(s[1][0] for s in steps), 3),
+                round(sum(s[1][1] for s in steps), 3),
+                QUERY_TARGET,
+                f"{KEY_STRENGTH[bits]}; medians of {len(runs)} runs; sums correct: {correct}; "
+                "every key holder learns the sums (no key switch to a researcher), all must "
+                f"take part ({TNO_PARTIES} of {TNO_PARTIES}); no suppression test",
+            )
+        )
+    return rows
+
+
+def _tno_steps(runs: list[list[dict]], cells: int) -> list[tuple[str, tuple, str]]:
+    """The workload's steps with the medians over the runs of (one process, critical path).
+    Party 0 encrypts for every registry, adds and sends; all parties decrypt."""
+
+    def median_of(of: Callable[[list[dict]], tuple[float, float]]) -> tuple[float, float]:
+        values = [of(results) for results in runs]
+        return median(v[0] for v in values), median(v[1] for v in values)
+
+    def encrypt(results: list[dict]) -> tuple[float, float]:
+        seconds = list(results[0]["encrypt_s"].values())
+        return sum(seconds), max(seconds)
+
+    def decrypt(results: list[dict]) -> tuple[float, float]:
+        slowest = max(r["decrypt_s"] for r in results)
+        return slowest, slowest
+
+    return [
+        ("encryption (each registry)", median_of(encrypt),
+         f"{cells} ciphertexts per registry, in party 0's process"),
+        ("sum (hub)", median_of(lambda r: (r[0]["sum_s"],) * 2), "party 0"),
+        ("send the sums to the key holders", median_of(lambda r: (r[0]["broadcast_s"],) * 2),
+         "party 0 to the other parties over HTTP on localhost"),
+        ("joint decryption (all key holders)", median_of(decrypt),
+         "each party's partial decryptions, exchanged, combined; slowest party"),
+    ]  # fmt: skip
+
+
+def _tno_run(python: Path, bits: int, vectors) -> tuple[float, list[dict]]:
+    """The 3 parties as processes, each in its own process group; wall time and results."""
+    timeout = TNO_TIMEOUT[bits]
+    environment = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    with tempfile.TemporaryDirectory(prefix="tno-dkg-") as folder:
+        work = Path(folder)
+        counts = {name: [int(v) for v in vector.ravel()] for name, vector in vectors.items()}
+        (work / "counts.json").write_text(json.dumps(counts))
+        base_port = _free_ports(TNO_PARTIES)
+        processes, logs = [], []
+        started = time.perf_counter()
+        try:
+            for index in range(TNO_PARTIES):
+                log = (work / f"party{index}.log").open("w")
+                logs.append(log)
+                command = [
+                    str(python), str(DRIVERS / "tno_dkg_party.py"), "--index", str(index),
+                    "--parties", str(TNO_PARTIES), "--base-port", str(base_port),
+                    "--bits", str(bits), "--counts", str(work / "counts.json"),
+                    "--result", str(work / f"{index}.json"),
+                ]  # fmt: skip
+                processes.append(
+                    subprocess.Popen(
+                        command,
+                        stdin=subprocess.DEVNULL,
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                        env=environment,
+                        start_new_session=True,
+                    )
+                )
+            while True:
+                done = [(work / f"{i}.json").exists() for i in range(TNO_PARTIES)]
+                if all(done):
+                    break
+                for index, process in enumerate(processes):
+                    if process.poll() not in (None, 0) and not done[index]:
+                        raise RuntimeError(
+                            f"party {index} exited with status {process.returncode}: "
+                            + _last_line(work, index)
+                        )
+                if time.perf_counter() - started > timeout:
+                    raise RuntimeError(
+                        f"no {bits}-bit key within the {timeout}-s time-out (3 processes)"
+                    )
+                time.sleep(0.2)
+            wall = time.perf_counter() - started
+            time.sleep(0.5)  # results are written just before the parties shut down
+            results = [json.loads((work / f"{i}.json").read_text()) for i in range(TNO_PARTIES)]
+        finally:
+            for process in processes:
+                if process.poll() is None:
+                    try:
+                        process.wait(timeout=5)
+                    except subprocess.TimeoutExpired:
+                        os.killpg(process.pid, signal.SIGKILL)
+                        process.wait()
+            for log in logs:
+                log.close()
+    return wall, results
+
+
+def _venv(tool: str) -> Path:
+    """The tool's venv, built from its pinned list unless already built from the same list."""
+    requirements = DRIVERS / f"requirements-{tool}.txt"
+    digest = hashlib.sha256(requirements.read_bytes()).hexdigest()[:12]
+    venv = VENVS / tool
+    python = venv / "bin" / "python"
+    stamp = venv / f".installed-{digest}"
+    if stamp.exists():
+        return python
+    shutil.rmtree(venv, ignore_errors=True)
+    pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    for step in ([sys.executable, "-m", "venv", str(venv)], [*pip, "-r", str(requirements)]):
+        try:
+            done = subprocess.run(
+                step, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=1200
+            )
+        except (OSError, subprocess.TimeoutExpired) as error:
+            raise RuntimeError(f"could not build the {tool} venv: {error}") from error
+        if done.returncode:
+            problem = [line for line in done.stderr.splitlines() if "ERROR" in line]
+            raise RuntimeError(
+                f"could not build the {tool} venv ({' '.join(step[2:5])}): "
+                + (problem[-1] if problem else done.stderr.strip()[-300:])
+            )
+    stamp.touch()
+    return python
+
+
+def _last_line(work: Path, index: int) -> str:
+    lines = (work / f"party{index}.log").read_text(errors="replace").strip().splitlines()
+    return lines[-1][-300:] if lines else "no output"
+
+
+def _free_ports(count: int) -> int:
+    """The first of `count` consecutive TCP ports that are free now (party i uses base + i)."""
+    for _ in range(200):
+        base_port = random.randrange(20_000, 60_000)
+        sockets = []
+        try:
+            for port in range(base_port, base_port + count):
+                sockets.append(socket.socket())
+                sockets[-1].bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        else:
+            return base_port
+        finally:
+            for sock in sockets:
+                sock.close()
+    raise RuntimeError(f"no {count} consecutive free ports found")
+
+
+# Helpers
+
+
+def _timed(function: Callable):
+    started = time.perf_counter()
+    result = function()
+    return result, time.perf_counter() - started
+
+
+def _row(system, task, step, one, path, target, notes) -> dict:
+    return dict(zip(COLUMNS, (system, task, step, one, path, target, notes), strict=True))
