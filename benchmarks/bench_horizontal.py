@@ -31,16 +31,11 @@ key generation is slow and its time random, so it runs 3 times at 512 bits by de
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
-import random
-import shutil
 import signal
-import socket
 import subprocess
-import sys
 import tempfile
 import time
 import warnings
@@ -51,6 +46,7 @@ from statistics import median
 import numpy as np
 import pandas as pd
 
+from benchmarks.tools import free_ports, last_line, timed, venv
 from tessera.analyses import horizontal, queries
 from tessera.analyses.horizontal import Aggregation, Noise, Registry
 from tessera.crypto.group import base
@@ -59,7 +55,6 @@ from tessera.synth.cohort import generate
 
 HERE = Path(__file__).parent
 DRIVERS = HERE / "horizontal"
-VENVS = HERE / ".venvs"
 
 REGISTRIES = 10
 RECORDS = 100_000  # per registry
@@ -124,14 +119,12 @@ def run() -> list[dict]:
 def _data() -> tuple[list[dict], dict[str, pd.DataFrame]]:
     full = os.environ.get("TESSERA_BENCH_HORIZONTAL_FULL") == "1"
     patients = REGISTRIES * RECORDS if full else PATIENTS
-    cohort, generated = _timed(
-        lambda: generate("nsclc", patients, seed=SEED, registries=REGISTRIES)
-    )
+    cohort, generated = timed(lambda: generate("nsclc", patients, seed=SEED, registries=REGISTRIES))
     regions = cohort.registries
     if full:
         frames, resampled, how = regions, 0.0, "the regions as generated"
     else:
-        frames, resampled = _timed(
+        frames, resampled = timed(
             lambda: {
                 name: frame.sample(n=RECORDS, replace=True, random_state=SEED + k).reset_index(
                     drop=True
@@ -197,10 +190,10 @@ def _tessera_keys() -> list[dict]:
     indices = [r.index for r in registries]
     whole, path, dealing, joining = [], [], [], []
     for _ in range(DKG_RUNS):
-        whole.append(_timed(lambda: horizontal.generate_key(registries, THRESHOLD))[1])
+        whole.append(timed(lambda: horizontal.generate_key(registries, THRESHOLD))[1])
         dealt, deal_s = [], []
         for registry in registries:
-            out, seconds = _timed(lambda r=registry: r.deal(THRESHOLD, indices))
+            out, seconds = timed(lambda r=registry: r.deal(THRESHOLD, indices))
             dealt.append(out)
             deal_s.append(seconds)
         dealings = [d for d, _ in dealt]
@@ -208,7 +201,7 @@ def _tessera_keys() -> list[dict]:
         for registry in registries:
             shares = {d.dealer: s[registry.index] for d, s in dealt}
             join = lambda r=registry, s=shares, d=dealings: r.join(d, s)  # noqa: E731
-            join_s.append(_timed(join)[1])
+            join_s.append(timed(join)[1])
         assert all(r.public == public_key(dealings) for r in registries)
         dealing.append(max(deal_s))
         joining.append(max(join_s))
@@ -234,9 +227,9 @@ def _tessera_keys() -> list[dict]:
 def _tessera_query(frames, vectors) -> list[dict]:
     """(b) The protocol on top of the local aggregation, step by step, then as a whole."""
     registries = queries.registries(frames)
-    aggregation, made = _timed(lambda: Aggregation(registries))
+    aggregation, made = timed(lambda: Aggregation(registries))
     assert aggregation.threshold == THRESHOLD
-    _, table = _timed(lambda: DiscreteLog().solve(base(1), 1))  # once per process
+    _, table = timed(lambda: DiscreteLog().solve(base(1), 1))  # once per process
     truth = sum(vectors.values())
     rows = []
     for noise, min_cell in ((horizontal.NO_NOISE, 0), (Noise(EPSILON), MIN_CELL)):
@@ -282,8 +275,8 @@ def _tessera_query(frames, vectors) -> list[dict]:
                 f"1..{min_cell - 1}, {int((truth == 0).sum())} zero); released cells off by "
                 f"the noise, at most {error.max():.0f}"
             )
-        _, whole = _timed(lambda n=noise, m=min_cell: aggregation.run(vectors, n, m))
-        counted, end_to_end = _timed(
+        _, whole = timed(lambda n=noise, m=min_cell: aggregation.run(vectors, n, m))
+        counted, end_to_end = timed(
             lambda n=noise, m=min_cell: queries.count(
                 frames,
                 BY,
@@ -323,12 +316,12 @@ def _protocol(aggregation: Aggregation, vectors, noise: Noise, min_cell: int) ->
     notes: dict[str, str] = {}
 
     def parallel(name: str, work: list[Callable]) -> list:
-        results, seconds = zip(*(_timed(w) for w in work), strict=True)
+        results, seconds = zip(*(timed(w) for w in work), strict=True)
         steps[name] = (sum(seconds), max(seconds))
         return list(results)
 
     def sequential(name: str, work: Callable):
-        result, seconds = _timed(work)
+        result, seconds = timed(work)
         steps[name] = (seconds, seconds)
         return result
 
@@ -353,7 +346,7 @@ def _protocol(aggregation: Aggregation, vectors, noise: Noise, min_cell: int) ->
         mixed = tests
         mix_s = []
         for registry in participants:  # one after another: each mixes the previous output
-            mixed, seconds = _timed(lambda r=registry, m=mixed: r.mix(m))
+            mixed, seconds = timed(lambda r=registry, m=mixed: r.mix(m))
             mix_s.append(seconds)
         steps["suppression: mixes"] = (sum(mix_s), sum(mix_s))
         notes["suppression: mixes"] = (
@@ -410,20 +403,20 @@ def _paillier_single(library: str, bits: int, vectors) -> list[dict]:
         from phe import paillier
 
         system = "python-paillier (phe 1.5, gmpy2), one key"
-        (public, secret), keygen = _timed(lambda: paillier.generate_paillier_keypair(n_length=bits))
+        (public, secret), keygen = timed(lambda: paillier.generate_paillier_keypair(n_length=bits))
         encrypt, decrypt, close = public.encrypt, secret.decrypt, None
     else:
         from tno.mpc.encryption_schemes.paillier import Paillier
 
         warnings.filterwarnings("ignore", module=r"tno\.mpc")  # fresh-ciphertext advice
         system = "TNO Paillier (tno.mpc.encryption_schemes.paillier), one key"
-        scheme, keygen = _timed(lambda: Paillier.from_security_parameter(bits, precision=0))
+        scheme, keygen = timed(lambda: Paillier.from_security_parameter(bits, precision=0))
         encrypt, decrypt, close = scheme.encrypt, scheme.decrypt, scheme.shut_down
     try:
         task = f"cross-table, {REGISTRIES} x {RECORDS:,} records, {bits}-bit key"
         encrypted, seconds = [], []
         for vector in vectors.values():
-            cts, s = _timed(lambda v=vector: [encrypt(int(x)) for x in v.ravel()])
+            cts, s = timed(lambda v=vector: [encrypt(int(x)) for x in v.ravel()])
             encrypted.append(cts)
             seconds.append(s)
 
@@ -433,8 +426,8 @@ def _paillier_single(library: str, bits: int, vectors) -> list[dict]:
                 sums = [a + b for a, b in zip(sums, cts, strict=True)]
             return sums
 
-        sums, added = _timed(add)
-        plain, decrypted = _timed(lambda: [int(decrypt(c)) for c in sums])
+        sums, added = timed(add)
+        plain, decrypted = timed(lambda: [int(decrypt(c)) for c in sums])
     finally:
         if close:
             close()
@@ -477,7 +470,7 @@ def _tno_distributed(vectors) -> list[dict]:
     system = f"TNO distributed Paillier ({TNO_PARTIES} processes)"
     sizes = [TNO_BITS] + ([1024] if os.environ.get("TESSERA_BENCH_TNO_1024") == "1" else [])
     try:
-        python = _venv("distributed-keygen")
+        python = venv("distributed-keygen", DRIVERS)
     except RuntimeError as error:
         return [_row(system, "key generation", "total", "failed", "failed", DKG_TARGET, str(error))]
     rows = []
@@ -574,7 +567,7 @@ def _tno_run(python: Path, bits: int, vectors) -> tuple[float, list[dict]]:
         work = Path(folder)
         counts = {name: [int(v) for v in vector.ravel()] for name, vector in vectors.items()}
         (work / "counts.json").write_text(json.dumps(counts))
-        base_port = _free_ports(TNO_PARTIES)
+        base_port = free_ports(TNO_PARTIES, "127.0.0.1")
         processes, logs = [], []
         started = time.perf_counter()
         try:
@@ -605,7 +598,7 @@ def _tno_run(python: Path, bits: int, vectors) -> tuple[float, list[dict]]:
                     if process.poll() not in (None, 0) and not done[index]:
                         raise RuntimeError(
                             f"party {index} exited with status {process.returncode}: "
-                            + _last_line(work, index)
+                            + last_line(work, index)
                         )
                 if time.perf_counter() - started > timeout:
                     raise RuntimeError(
@@ -628,65 +621,7 @@ def _tno_run(python: Path, bits: int, vectors) -> tuple[float, list[dict]]:
     return wall, results
 
 
-def _venv(tool: str) -> Path:
-    """The tool's venv, built from its pinned list unless already built from the same list."""
-    requirements = DRIVERS / f"requirements-{tool}.txt"
-    digest = hashlib.sha256(requirements.read_bytes()).hexdigest()[:12]
-    venv = VENVS / tool
-    python = venv / "bin" / "python"
-    stamp = venv / f".installed-{digest}"
-    if stamp.exists():
-        return python
-    shutil.rmtree(venv, ignore_errors=True)
-    pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-    for step in ([sys.executable, "-m", "venv", str(venv)], [*pip, "-r", str(requirements)]):
-        try:
-            done = subprocess.run(
-                step, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=1200
-            )
-        except (OSError, subprocess.TimeoutExpired) as error:
-            raise RuntimeError(f"could not build the {tool} venv: {error}") from error
-        if done.returncode:
-            problem = [line for line in done.stderr.splitlines() if "ERROR" in line]
-            raise RuntimeError(
-                f"could not build the {tool} venv ({' '.join(step[2:5])}): "
-                + (problem[-1] if problem else done.stderr.strip()[-300:])
-            )
-    stamp.touch()
-    return python
-
-
-def _last_line(work: Path, index: int) -> str:
-    lines = (work / f"party{index}.log").read_text(errors="replace").strip().splitlines()
-    return lines[-1][-300:] if lines else "no output"
-
-
-def _free_ports(count: int) -> int:
-    """The first of `count` consecutive TCP ports that are free now (party i uses base + i)."""
-    for _ in range(200):
-        base_port = random.randrange(20_000, 60_000)
-        sockets = []
-        try:
-            for port in range(base_port, base_port + count):
-                sockets.append(socket.socket())
-                sockets[-1].bind(("127.0.0.1", port))
-        except OSError:
-            continue
-        else:
-            return base_port
-        finally:
-            for sock in sockets:
-                sock.close()
-    raise RuntimeError(f"no {count} consecutive free ports found")
-
-
 # Helpers
-
-
-def _timed(function: Callable):
-    started = time.perf_counter()
-    result = function()
-    return result, time.perf_counter() - started
 
 
 def _row(system, task, step, one, path, target, notes) -> dict:

@@ -29,15 +29,10 @@ Timings vary run to run, and more when other work shares the host: each row note
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import random
-import shutil
 import signal
-import socket
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -47,11 +42,11 @@ import pandas as pd
 import statsmodels.api as sm
 from lifelines.statistics import multivariate_logrank_test
 
+from benchmarks.tools import free_ports, last_line, timed, venv
 from tessera.synth import generate
 
 HERE = Path(__file__).parent
 DRIVERS = HERE / "tno"
-VENVS = HERE / ".venvs"
 TIMEOUT = 600  # seconds for one three-process run
 
 KM_PATIENTS = (1_000, 2_000, 4_000)
@@ -81,13 +76,13 @@ def run() -> list[dict]:
     rows = []
     large = {patients: _cohort(patients) for patients in EXTRAPOLATE}
     try:
-        python = _venv("kaplan-meier")
+        python = venv("kaplan-meier", DRIVERS)
     except RuntimeError as error:
         rows.append(_row("log-rank by COPD (kaplan_meier)", "-", "failed", "-", "-", str(error)))
     else:
         rows += _kaplan_meier(python, large)
     try:
-        python = _venv("secure-learning")
+        python = venv("secure-learning", DRIVERS)
     except RuntimeError as error:
         rows.append(_row("logistic (secure_learning)", "-", "failed", "-", "-", str(error)))
     else:
@@ -149,7 +144,7 @@ def _kaplan_meier(python: Path, large: dict) -> list[dict]:
         cohort, table = large[patients]
         table = table[[TIME, EVENT, GROUP]].dropna()
         events = _event_times(table)
-        plain = _timed(lambda t=table: _logrank(t))[1]
+        plain = timed(lambda t=table: _logrank(t))[1]
         notes = (
             f"EXTRAPOLATED from the runs above: {fixed:.1f} s fixed + {per_row * 1e3:.1f} ms "
             f"per row (Paillier) + {per_event * 1e3:.1f} ms per distinct event time "
@@ -181,7 +176,7 @@ def _kaplan_meier_run(python: Path, table: pd.DataFrame, analysis: str, label: s
         pd.DataFrame(
             {f"{GROUP}={v}": (table[GROUP].astype(int) == v).astype(int) for v in levels[::-1]}
         ).to_csv(work / "bob.csv", index=False)
-        base = _free_ports(5)
+        base = free_ports(5)
         common = ["--data", str(work), "--http", f"{base + 3},{base + 4}"]
         wall, results = _run_parties(
             python,
@@ -191,7 +186,7 @@ def _kaplan_meier_run(python: Path, table: pd.DataFrame, analysis: str, label: s
             work,
         )
     alice, bob, _ = results
-    test, plain = _timed(lambda: _logrank(table))
+    test, plain = timed(lambda: _logrank(table))
     chi2_error = abs(alice["chi2"] / test.test_statistic - 1)
     progress = {message: at for at, message in reversed(bob["progress"])}  # first of each
     encrypting = progress["Done encrypting group data"] - bob["import_s"]
@@ -252,7 +247,7 @@ def _logistic(python: Path, large: dict) -> list[dict]:
             rows.append(_row(analysis, label, "failed", "-", "-", str(error)))
             continue
         x, y = _design(data)
-        fit, plain = _timed(lambda x=x, y=y: sm.Logit(y, x).fit(disp=0))
+        fit, plain = timed(lambda x=x, y=y: sm.Logit(y, x).fit(disp=0))
         secure = np.array([result["coefficients"][k] for k in ("const", *FEATURES)])
         replica = _tno_gradient_descent(x, y, result["epochs"], sigmoid)[-1]
         epoch_s = result["epoch_s"]
@@ -288,7 +283,7 @@ def _logistic(python: Path, large: dict) -> list[dict]:
             cohort, table = large[patients]
             data = _standardised(table)
             x, y = _design(data)
-            fit, plain = _timed(lambda x=x, y=y: sm.Logit(y, x).fit(disp=0))
+            fit, plain = timed(lambda x=x, y=y: sm.Logit(y, x).fit(disp=0))
             epochs, error, name = _epochs_to_converge(x, y, fit.params, sigmoid)
             per_epoch = rate * len(data)
             public = _public_step(sigmoid)
@@ -337,7 +332,7 @@ def _logistic_run(python: Path, data: pd.DataFrame, sigmoid: str, epochs: int):
         )
         for party, names in enumerate(columns[:2]):
             data[names].to_csv(work / f"party{party}.csv", index=False)
-        base = _free_ports(3)
+        base = free_ports(3)
         args = ["--data", str(work), "--epochs", str(epochs), "--sigmoid", sigmoid]
         wall, results = _run_parties(python, DRIVERS / "logreg_party.py", [args] * 3, base, work)
     return wall, results[0]
@@ -423,35 +418,6 @@ def _convergence(x, y, params, sigmoid: str) -> str:
 # Running the tools
 
 
-def _venv(tool: str) -> Path:
-    """The tool's venv, built from its pinned list unless already built from the same list."""
-    requirements = DRIVERS / f"requirements-{tool}.txt"
-    digest = hashlib.sha256(requirements.read_bytes()).hexdigest()[:12]
-    venv = VENVS / tool
-    python = venv / "bin" / "python"
-    stamp = venv / f".installed-{digest}"
-    if stamp.exists():
-        return python
-    shutil.rmtree(venv, ignore_errors=True)
-    pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-    steps = ([sys.executable, "-m", "venv", str(venv)], [*pip, "-r", str(requirements)])
-    for step in steps:
-        try:
-            done = subprocess.run(
-                step, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=1200
-            )
-        except (OSError, subprocess.TimeoutExpired) as error:
-            raise RuntimeError(f"could not build the {tool} venv: {error}") from error
-        if done.returncode:
-            problem = [line for line in done.stderr.splitlines() if "ERROR" in line]
-            raise RuntimeError(
-                f"could not build the {tool} venv ({' '.join(step[2:5])}): "
-                + (problem[-1] if problem else done.stderr.strip()[-300:])
-            )
-    stamp.touch()
-    return python
-
-
 def _run_parties(
     python: Path, script: Path, arguments: list[list[str]], base: int, work: Path
 ) -> tuple[float, list[dict]]:
@@ -486,7 +452,7 @@ def _run_parties(
             for index, code in enumerate(codes):
                 if code not in (None, 0):
                     raise RuntimeError(
-                        f"party {index} exited with status {code}: {_last_line(work, index)}"
+                        f"party {index} exited with status {code}: {last_line(work, index)}"
                     )
             if time.perf_counter() - started > TIMEOUT:
                 raise RuntimeError(f"no result within {TIMEOUT} s")
@@ -503,30 +469,6 @@ def _run_parties(
     for result in results:
         result["load_before"] = load
     return wall, results
-
-
-def _last_line(work: Path, index: int) -> str:
-    lines = (work / f"party{index}.log").read_text(errors="replace").strip().splitlines()
-    return lines[-1][-300:] if lines else "no output"
-
-
-def _free_ports(count: int) -> int:
-    """The first of `count` consecutive TCP ports that are free now (MPyC uses base + i)."""
-    for _ in range(200):
-        base = random.randrange(20_000, 60_000)
-        sockets = []
-        try:
-            for port in range(base, base + count):
-                sockets.append(socket.socket())
-                sockets[-1].bind(("", port))
-        except OSError:
-            continue
-        else:
-            return base
-        finally:
-            for sock in sockets:
-                sock.close()
-    raise RuntimeError(f"no {count} consecutive free ports found")
 
 
 # Helpers
@@ -555,12 +497,6 @@ def _tessera_figure(analysis: str) -> str | None:
 
 def _versions(versions: dict) -> str:
     return "installed: " + ", ".join(f"{name} {v}" for name, v in versions.items())
-
-
-def _timed(function):
-    started = time.perf_counter()
-    result = function()
-    return result, time.perf_counter() - started
 
 
 def _row(analysis, data, secure, plain, accuracy, notes) -> dict:
