@@ -626,15 +626,7 @@ def logistic(
         gradient = total[:k] - penalty * beta
         return gradient, _square(total[k:-1], k) + np.diag(penalty), int(np.rint(total[-1]))
 
-    beta = np.zeros(k)
-    for _ in range(iterations):
-        gradient, hessian, n = pooled(beta)
-        step = np.linalg.solve(hessian, gradient)
-        beta = beta + step
-        if np.max(np.abs(step)) < CONVERGED:
-            break
-    _, hessian, n = pooled(beta)
-    se = np.sqrt(np.diag(np.linalg.inv(hessian)))
+    beta, se, n = _newton(pooled, k, iterations)
     names = ["const", *features]
     return RegressionResult(
         dict(zip(names, beta.tolist(), strict=True)), dict(zip(names, se.tolist(), strict=True)), n
@@ -708,15 +700,7 @@ def cox(
         )
         return gradient, hessian, loglik
 
-    beta = np.zeros(k)
-    for _ in range(iterations):
-        gradient, hessian, _ = pooled(beta)
-        change = np.linalg.solve(hessian, gradient)
-        beta = beta + change
-        if np.max(np.abs(change)) < CONVERGED:
-            break
-    _, hessian, loglik = pooled(beta)
-    se = np.sqrt(np.diag(np.linalg.inv(hessian)))
+    beta, se, loglik = _newton(pooled, k, iterations)
     return RegressionResult(
         dict(zip(covariates, beta.tolist(), strict=True)),
         dict(zip(covariates, se.tolist(), strict=True)),
@@ -725,6 +709,21 @@ def cox(
         loglik,
         hazard=True,
     )
+
+
+def _newton(evaluate: Callable, k: int, iterations: int) -> tuple[np.ndarray, np.ndarray, object]:
+    """Newton's method from zero on pooled derivatives: `evaluate(beta)` gives (gradient,
+    Hessian of the negative log-likelihood, extra). Returns the estimates, their
+    standard errors and the extra of one last evaluation at the estimates."""
+    beta = np.zeros(k)
+    for _ in range(iterations):
+        gradient, hessian, _ = evaluate(beta)
+        step = np.linalg.solve(hessian, gradient)
+        beta = beta + step
+        if np.max(np.abs(step)) < CONVERGED:
+            break
+    _, hessian, extra = evaluate(beta)
+    return beta, np.sqrt(np.diag(np.linalg.inv(hessian))), extra
 
 
 def _outer_rows(x: np.ndarray) -> np.ndarray:

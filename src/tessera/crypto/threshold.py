@@ -34,7 +34,7 @@ import math
 import operator
 import secrets
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from nacl import bindings as _na
@@ -653,27 +653,32 @@ def decrypt_fixed(
 # -- as messages carry them --
 
 
+def _join(items: Sequence[Ciphertext] | Sequence[Point]) -> str:
+    return base64.b64encode(b"".join(item.to_bytes() for item in items)).decode()
+
+
+def _split(text: str, size: int, parse: Callable, what: str) -> list:
+    raw = base64.b64decode(text, validate=True)
+    if len(raw) % size:
+        raise ValueError(f"not a list of {what} ({size} bytes each)")
+    return [parse(raw[i : i + size]) for i in range(0, len(raw), size)]
+
+
 def pack_ciphertexts(cts: Sequence[Ciphertext]) -> str:
     """Ciphertexts as one base64 text, 64 bytes each."""
-    return base64.b64encode(b"".join(ct.to_bytes() for ct in cts)).decode()
+    return _join(cts)
 
 
 def unpack_ciphertexts(text: str) -> list[Ciphertext]:
     """The ciphertexts of `pack_ciphertexts`, each validated."""
-    raw = base64.b64decode(text, validate=True)
-    if len(raw) % 64:
-        raise ValueError("not a list of ciphertexts (64 bytes each)")
-    return [Ciphertext.from_bytes(raw[i : i + 64]) for i in range(0, len(raw), 64)]
+    return _split(text, 64, Ciphertext.from_bytes, "ciphertexts")
 
 
 def pack_points(points: Sequence[Point]) -> str:
     """Points as one base64 text, 32 bytes each."""
-    return base64.b64encode(b"".join(p.to_bytes() for p in points)).decode()
+    return _join(points)
 
 
 def unpack_points(text: str) -> list[Point]:
     """The points of `pack_points`, each validated."""
-    raw = base64.b64decode(text, validate=True)
-    if len(raw) % 32:
-        raise ValueError("not a list of points (32 bytes each)")
-    return [Point.from_bytes(raw[i : i + 32]) for i in range(0, len(raw), 32)]
+    return _split(text, 32, Point.from_bytes, "points")
