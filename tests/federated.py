@@ -6,6 +6,7 @@ whole federation of processes.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 from pathlib import Path
 
@@ -14,6 +15,8 @@ from fastapi.testclient import TestClient
 from tessera.audit.ledger import genesis_entry
 from tessera.client import Client
 from tessera.crypto.keys import Identity
+from tessera.crypto.sealed import seal
+from tessera.governance.studies import output_digest
 from tessera.hub.app import create_app
 from tessera.station.enrol import enrol
 
@@ -86,3 +89,42 @@ CROSSTAB = {
     "cols": "smoking",
     "min_cell": 10,
 }
+
+STATIONS = ("registry", "gp", "helper")
+
+
+def release(parties: dict, station: str, task: str) -> None:
+    """A station's release of a (stand-in) output sealed to the researcher."""
+    client = parties[station]
+    sealed = seal(
+        b"output shares",
+        client.identity,
+        parties["researcher"].identity.public,
+        f"task {task} output of {station} for researcher",
+    )
+    output = {"researcher": base64.b64encode(sealed).decode()}
+    client.hub.write("release", {"task": task, "digest": output_digest(output)}, {"output": output})
+
+
+def completed(parties: dict, study: str, releases: int = 3) -> str:
+    """A task in `study` that every station accepted and `releases` of them released."""
+    task = parties["researcher"].submit(study, **CROSSTAB)
+    for name in STATIONS:
+        parties[name].hub.write("decision", {"task": task, "accept": True, "reason": ""})
+    for name in STATIONS[:releases]:
+        release(parties, name, task)
+    return task
+
+
+def public_study(parties: dict) -> str:
+    study = parties["researcher"].propose(
+        "Incidence by stage",
+        "DUO:0000007",
+        {"registry": ["registry"], "gp": ["gp"], "helper": []},
+        ["crosstab"],
+        expires=dt.date.today() + dt.timedelta(days=30),
+        public=True,
+    )
+    for name in STATIONS:
+        parties[f"steward-{name}"].approve(study, "publish the incidence")
+    return study

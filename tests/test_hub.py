@@ -10,12 +10,11 @@ import json
 import pytest
 from sqlalchemy import create_engine, inspect, text
 
-from federated import CROSSTAB, URL, approve, populated
+from federated import CROSSTAB, URL, approve, completed, populated, public_study, release
 from tessera.audit import Entry, compare, read
 from tessera.client import HubError
 from tessera.crypto.requests import sign_request
-from tessera.crypto.sealed import seal, unseal
-from tessera.governance.studies import output_digest
+from tessera.crypto.sealed import unseal
 from tessera.hub.database import Base
 from tessera.station.policy import Policy, refusal
 
@@ -192,19 +191,6 @@ def test_a_task_runs_when_all_accept_and_fails_cleanly_without_partial_results(p
         assert all(part.output is None for part in db.query(PartRow).all())
 
 
-def release(parties: dict, station: str, task: str) -> None:
-    """A station's release of a (stand-in) output sealed to the researcher."""
-    client = parties[station]
-    sealed = seal(
-        b"output shares",
-        client.identity,
-        parties["researcher"].identity.public,
-        f"task {task} output of {station} for researcher",
-    )
-    output = {"researcher": base64.b64encode(sealed).decode()}
-    client.hub.write("release", {"task": task, "digest": output_digest(output)}, {"output": output})
-
-
 def test_outputs_reach_the_recipient_once_every_station_released(parties):
     approve(parties)
     task = parties["researcher"].submit(parties["study"], **CROSSTAB)
@@ -320,32 +306,7 @@ def test_a_station_configuration_keeps_its_whole_policy(tmp_path):
 
 # -- public statistics (`publish` entries) --
 
-STATIONS = ("registry", "gp", "helper")
 TABLE = [["I", "no", 12], ["I", "yes", None], ["II", "no", 30], ["II", "yes", 25]]
-
-
-def completed(parties: dict, study: str, releases: int = 3) -> str:
-    """A task in `study` that every station accepted and `releases` of them released."""
-    task = parties["researcher"].submit(study, **CROSSTAB)
-    for name in STATIONS:
-        parties[name].hub.write("decision", {"task": task, "accept": True, "reason": ""})
-    for name in STATIONS[:releases]:
-        release(parties, name, task)
-    return task
-
-
-def public_study(parties: dict) -> str:
-    study = parties["researcher"].propose(
-        "Incidence by stage",
-        "DUO:0000007",
-        {"registry": ["registry"], "gp": ["gp"], "helper": []},
-        ["crosstab"],
-        expires=dt.date.today() + dt.timedelta(days=30),
-        public=True,
-    )
-    for name in STATIONS:
-        parties[f"steward-{name}"].approve(study, "publish the incidence")
-    return study
 
 
 def opened(parties: dict, monkeypatch) -> None:

@@ -8,8 +8,6 @@ seconds); each test gets a fresh browser context, so no cookies carry over betwe
 
 from __future__ import annotations
 
-import base64
-import datetime as dt
 import threading
 import time
 from collections.abc import Iterator
@@ -20,9 +18,7 @@ import pytest
 import uvicorn
 
 from browser import chromium_page
-from federated import CROSSTAB, approve, populated
-from tessera.crypto.sealed import seal
-from tessera.governance.studies import output_digest
+from federated import CROSSTAB, approve, completed, populated, public_study
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -200,27 +196,8 @@ def test_a_hostile_study_title_renders_as_text(hub: Served, page: Page):
 def published(parties: dict, title: str) -> str:
     """A public study's complete task, published by its researcher (stand-in outputs: no MPC
     runs here, and the hub cannot tell, which is the point of the page's caveat)."""
-    researcher, stations = parties["researcher"], ("registry", "gp", "helper")
-    study = researcher.propose(
-        "Incidence by stage",
-        "DUO:0000007",
-        {"registry": ["registry"], "gp": ["gp"], "helper": []},
-        ["crosstab"],
-        expires=dt.date.today() + dt.timedelta(days=30),
-        public=True,
-    )
-    for name in stations:
-        parties[f"steward-{name}"].approve(study)
-    task = researcher.submit(study, **CROSSTAB)
-    for name in stations:
-        parties[name].hub.write("decision", {"task": task, "accept": True, "reason": ""})
-    for name in stations:
-        station = parties[name]
-        context = f"task {task} output of {name} for researcher"
-        sealed = seal(b"shares", station.identity, researcher.identity.public, context)
-        output = {"researcher": base64.b64encode(sealed).decode()}
-        body = {"task": task, "digest": output_digest(output)}
-        station.hub.write("release", body, {"output": output})
+    researcher = parties["researcher"]
+    task = completed(parties, public_study(parties))
     counts = [["I", "no", 12], ["I", "yes", None], ["II", "no", 30], ["II", "yes", 25]]
     researcher.hub.write(
         "publish",
