@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from tessera.analyses import queries
+from tessera.analyses import fits, queries
 from tessera.analyses.horizontal import Aggregation, Noise
 from tessera.privacy import disclosure
 from tessera.synth.cohort import generate
@@ -111,7 +111,8 @@ def test_logistic_equals_statsmodels(frames, aggregation):
     import statsmodels.api as sm
 
     features = ("age_at_diagnosis", "ecog", "surgery")
-    result = queries.logistic(frames, "vital_status", features, aggregation=aggregation)
+    options = {"target": "vital_status", "features": features}
+    result = fits.fit("logistic", frames, options, aggregation=aggregation)
     data = pooled(frames)[["vital_status", *features]].dropna().astype(float)
     fit = sm.Logit(data["vital_status"], sm.add_constant(data[list(features)])).fit(disp=0)
     assert result.n == len(data)
@@ -124,9 +125,9 @@ def test_cox_equals_statsmodels_breslow(frames, aggregation):
     import statsmodels.api as sm
 
     covariates = ("age_at_diagnosis", "ecog")
-    result = queries.cox(
-        frames, "survival_months", "vital_status", covariates, step=6.0, aggregation=aggregation
-    )
+    options = {"time": "survival_months", "event": "vital_status", "covariates": covariates,
+               "step": 6.0}  # fmt: skip
+    result = fits.fit("cox", frames, options, aggregation=aggregation)
     data = pooled(frames)[["survival_months", "vital_status", *covariates]].dropna()
     grid = queries.time_grid(frames, "survival_months", 6.0, None, INF)
     time, event = grid.reference(data["survival_months"], data["vital_status"])

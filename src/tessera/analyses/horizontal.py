@@ -107,6 +107,17 @@ class Registry:
             values = values + noise_shares(noise.scale, parties, values.size)
         return encrypt_many(self._key.public, [int(v) for v in values])
 
+    def encrypt_fixed(
+        self, values: np.ndarray, codec: FixedPoint, noise: Noise, parties: int
+    ) -> list[Ciphertext]:
+        """Real values in fixed point, each plus its noise share in the codec's units, as
+        limbs (`FixedPoint`) encrypted under the collective key: limb sums decode exactly."""
+        units = [codec.units(float(v)) for v in np.ravel(values)]
+        if noise.scale:
+            shares = noise_shares(noise.scale, parties, len(units))
+            units = [u + int(e) for u, e in zip(units, shares, strict=True)]
+        return encrypt_many(self._key.public, [limb for u in units for limb in codec.limbs_of(u)])
+
     def mix(self, tests: list[list[Ciphertext]]) -> list[list[Ciphertext]]:
         return mix(self._key.public, tests)
 
@@ -202,18 +213,19 @@ class Aggregation:
         shares = [r.switch(sums, indices, self.researcher.public) for r in self.participants]
         return read(sums, shares, self.researcher.secret, bound)
 
-    def run_fixed(self, vectors: Mapping[str, np.ndarray], codec: FixedPoint) -> np.ndarray:
-        """Sum real-valued arrays exactly in fixed point (limbs, see `FixedPoint`); no noise
-        and no suppression: for the sums inside a model fit, whose estimates are released."""
+    def run_fixed(
+        self, vectors: Mapping[str, np.ndarray], codec: FixedPoint, noise: Noise = NO_NOISE
+    ) -> np.ndarray:
+        """Sum real-valued arrays in fixed point (limbs, see `FixedPoint`), exactly but for
+        the noise (in the codec's units); no suppression: for the sums inside a model fit."""
         names = [r.name for r in self.registries]
         shape = _one_shape(vectors, names)
-        limbs = {
-            name: np.array([codec.encode(float(v)) for v in np.ravel(vectors[name])], np.int64)
-            for name in names
-        }
-        summed = self.run(limbs).values.astype(np.int64)
-        totals = [codec.decode(list(row), len(names)) for row in summed]
-        return np.asarray(totals, dtype=float).reshape(shape)
+        parties = len(names)
+        contributions = [r.encrypt_fixed(vectors[r.name], codec, noise, parties)
+                         for r in self.registries]  # fmt: skip
+        sums = [add_all(cells) for cells in zip(*contributions, strict=True)]  # the hub
+        limbs = self.reveal(sums, codec.limb_bound(parties))
+        return read_fixed(limbs, codec, parties).reshape(shape)
 
 
 def tests_for(sums: Sequence[Ciphertext], min_cell: int) -> list[list[Ciphertext]]:
@@ -254,6 +266,13 @@ def read(
     switched = [combine_switch(ct, list(s)) for ct, *s in zip(sums, *shares, strict=True)]
     log = DiscreteLog()
     return [log.solve(decrypt_point(secret, ct), bound) for ct in switched]
+
+
+def read_fixed(limb_sums: Sequence[int], codec: FixedPoint, summands: int) -> np.ndarray:
+    """The sums of `summands` registries' `Registry.encrypt_fixed` vectors, from their
+    decrypted limb sums."""
+    rows = np.asarray(limb_sums, dtype=object).reshape(-1, codec.limbs)
+    return np.array([codec.decode(list(row), summands) for row in rows], dtype=float)
 
 
 def _one_shape(vectors: Mapping[str, np.ndarray], names: Sequence[str]) -> tuple:

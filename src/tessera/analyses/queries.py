@@ -3,11 +3,10 @@ researcher makes of the sums (`tessera.analyses.horizontal` adds them up under e
 
 Every registry holds the same schema, so a query is the same local computation at each:
 counts per cell of `--by` columns among the rows `--where` selects, events and departures
-per time bin for Kaplan-Meier, gradients and Hessians for a model at the researcher's
-current coefficients. The cells must not depend on the data where noise protects them
-(a level that exists at one registry only would give a person away), so levels come from
-the schema's code lists, from `--levels`, or, without noise only, from the registries'
-own values.
+per time bin for Kaplan-Meier (models, fitted in rounds, are `tessera.analyses.fits`).
+The cells must not depend on the data where noise protects them (a level that exists at one
+registry only would give a person away), so levels come from the schema's code lists, from
+`--levels`, or, without noise only, from the registries' own values.
 """
 
 from __future__ import annotations
@@ -25,10 +24,6 @@ from tessera.analyses.where import Filter
 from tessera.schema.tables import TABLES
 
 Options = Mapping[str, object]
-# Models sum reals in fixed point with 2^-24 resolution (sums up to ~5e11), which puts the
-# Newton steps' rounding noise near 1e-9: they stop once a step is below CONVERGED.
-MODEL_FRACTION_BITS = 24
-CONVERGED = 1e-7
 YEAR_SUFFIX = "_year"  # `diagnosis_year`: the year of `diagnosis_date`
 
 
@@ -573,160 +568,3 @@ def pooled(
     released = aggregation.run(vectors, noise, min_cell)
     epsilon = None if math.isinf(noise.epsilon) else noise.epsilon
     return entry.result(released, options, epsilon, len(frames))
-
-
-def _fit_rows(frames, where, names) -> dict[str, pd.DataFrame]:
-    rows = {name: _complete(selected(f, where), names) for name, f in frames.items()}
-    if not sum(len(r) for r in rows.values()):
-        raise ValueError("no complete rows among the selected patients: nothing to fit")
-    return rows
-
-
-def _triangle(matrix: np.ndarray) -> np.ndarray:
-    return matrix[np.triu_indices(matrix.shape[-1])]
-
-
-def _square(values: np.ndarray, k: int) -> np.ndarray:
-    out = np.zeros((k, k))
-    out[np.triu_indices(k)] = values
-    return out + np.triu(out, 1).T
-
-
-def logistic(
-    frames: Mapping[str, pd.DataFrame],
-    target: str,
-    features: Sequence[str],
-    where: str | None = None,
-    l2: float = 0.0,
-    iterations: int = 25,
-    aggregation: Aggregation | None = None,
-):
-    """Logistic regression by Newton's method on the pooled gradient and Hessian, which the
-    registries compute at the researcher's coefficients and sum under encryption: the
-    estimates equal the pooled fit. An L2 penalty acts on the slopes, as scikit-learn's
-    `C = 1 / l2` does."""
-    from tessera.analyses.results import RegressionResult
-    from tessera.crypto.threshold import FixedPoint
-
-    features = tuple(features)
-    rows = _fit_rows(frames, where, [target, *features])
-    aggregation = aggregation or Aggregation(registries(frames))
-    codec, k = FixedPoint(MODEL_FRACTION_BITS), len(features) + 1
-    penalty = np.r_[0.0, np.full(k - 1, float(l2))]
-
-    def pooled(beta: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
-        vectors = {}
-        for name, data in rows.items():
-            x = np.column_stack([np.ones(len(data)), data[list(features)].to_numpy()])
-            y = data[target].to_numpy()
-            mu = 1.0 / (1.0 + np.exp(-(x @ beta)))
-            hessian = (x.T * (mu * (1 - mu))) @ x
-            vectors[name] = np.r_[x.T @ (y - mu), _triangle(hessian), len(data)]
-        total = aggregation.run_fixed(vectors, codec)
-        gradient = total[:k] - penalty * beta
-        return gradient, _square(total[k:-1], k) + np.diag(penalty), int(np.rint(total[-1]))
-
-    beta, se, n = _newton(pooled, k, iterations)
-    names = ["const", *features]
-    return RegressionResult(
-        dict(zip(names, beta.tolist(), strict=True)), dict(zip(names, se.tolist(), strict=True)), n
-    )
-
-
-def cox(
-    frames: Mapping[str, pd.DataFrame],
-    time: str,
-    event: str,
-    covariates: Sequence[str],
-    where: str | None = None,
-    step: float = 1.0,
-    horizon: float | None = None,
-    iterations: int = 25,
-    aggregation: Aggregation | None = None,
-):
-    """Cox proportional hazards (Breslow's ties) on the time grid, by Newton's method.
-    The partial likelihood's risk sets span registries, so each round the registries send
-    their sums of exp(x'b), x exp(x'b) and x x' exp(x'b) per time bin of departure; the
-    researcher's suffix sums give every risk set's totals, hence the pooled gradient and
-    Hessian. Covariates are centred on their pooled means first (estimates unchanged)."""
-    from tessera.analyses.results import RegressionResult
-    from tessera.crypto.threshold import FixedPoint
-
-    covariates = tuple(covariates)
-    rows = _fit_rows(frames, where, [time, event, *covariates])
-    grid = time_grid(frames, time, step, horizon, Noise(math.inf))
-    aggregation = aggregation or Aggregation(registries(frames))
-    codec, k, bins = FixedPoint(MODEL_FRACTION_BITS), len(covariates), grid.bins
-    placed = {
-        name: grid.place(data[time].to_numpy(), data[event].to_numpy())
-        for name, data in rows.items()
-    }
-
-    first = {}  # what does not depend on the coefficients: n, sums of x, events per bin
-    for name, data in rows.items():
-        x, (where_, dead) = data[list(covariates)].to_numpy(), placed[name]
-        died = np.zeros(bins)
-        np.add.at(died, where_, dead.astype(float))
-        dead_x = np.zeros((bins, k))
-        np.add.at(dead_x, where_[dead], x[dead])
-        first[name] = np.r_[len(data), x.sum(axis=0), died, dead_x.ravel()]
-    total = aggregation.run_fixed(first, codec)
-    n = int(np.rint(total[0]))
-    mean = total[1 : 1 + k] / n
-    died = np.rint(total[1 + k : 1 + k + bins])
-    dead_x = total[1 + k + bins :].reshape(bins, k) - died[:, None] * mean
-    if not died.sum():
-        raise ValueError("no events among the selected patients: a Cox model needs events")
-
-    def pooled(beta: np.ndarray):
-        vectors = {}
-        for name, data in rows.items():
-            x = data[list(covariates)].to_numpy() - mean
-            risk = np.exp(x @ beta)
-            parts = np.column_stack([risk, x * risk[:, None], _outer_rows(x) * risk[:, None]])
-            per_bin = np.zeros((bins, parts.shape[1]))
-            np.add.at(per_bin, placed[name][0], parts)
-            vectors[name] = per_bin
-        sums = aggregation.run_fixed(vectors, codec)[::-1].cumsum(axis=0)[::-1]
-        use = died > 0
-        s0, s1 = sums[use, 0], sums[use, 1 : 1 + k]
-        s2 = np.array([_square(row, k) for row in sums[use, 1 + k :]])
-        d = died[use]
-        loglik = float(np.sum(dead_x[use] @ beta) - np.sum(d * np.log(s0)))
-        ratio = s1 / s0[:, None]
-        gradient = dead_x[use].sum(axis=0) - d @ ratio
-        hessian = np.einsum("b,bij->ij", d, s2 / s0[:, None, None]) - np.einsum(
-            "b,bi,bj->ij", d, ratio, ratio
-        )
-        return gradient, hessian, loglik
-
-    beta, se, loglik = _newton(pooled, k, iterations)
-    return RegressionResult(
-        dict(zip(covariates, beta.tolist(), strict=True)),
-        dict(zip(covariates, se.tolist(), strict=True)),
-        n,
-        int(died.sum()),
-        loglik,
-        hazard=True,
-    )
-
-
-def _newton(evaluate: Callable, k: int, iterations: int) -> tuple[np.ndarray, np.ndarray, object]:
-    """Newton's method from zero on pooled derivatives: `evaluate(beta)` gives (gradient,
-    Hessian of the negative log-likelihood, extra). Returns the estimates, their
-    standard errors and the extra of one last evaluation at the estimates."""
-    beta = np.zeros(k)
-    for _ in range(iterations):
-        gradient, hessian, _ = evaluate(beta)
-        step = np.linalg.solve(hessian, gradient)
-        beta = beta + step
-        if np.max(np.abs(step)) < CONVERGED:
-            break
-    _, hessian, extra = evaluate(beta)
-    return beta, np.sqrt(np.diag(np.linalg.inv(hessian))), extra
-
-
-def _outer_rows(x: np.ndarray) -> np.ndarray:
-    """Each row's x x' upper triangle."""
-    i, j = np.triu_indices(x.shape[1])
-    return x[:, i] * x[:, j]

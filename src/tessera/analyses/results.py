@@ -88,6 +88,7 @@ class RegressionResult:
     events: int | None = None
     log_likelihood: float | None = None
     hazard: bool = False
+    epsilon: float | None = None  # differential privacy spent on a registry-spanning fit
 
     @classmethod
     def from_records(cls, record: dict, hazard: bool) -> RegressionResult:
@@ -123,6 +124,8 @@ class RegressionResult:
         out["n"] = self.n
         if self.events is not None:
             out["events"] = self.events
+        if self.epsilon is not None:
+            out["epsilon"] = self.epsilon
         return out
 
     def __str__(self) -> str:
@@ -130,6 +133,8 @@ class RegressionResult:
         head = f"{kind}: n = {self.n}" + (f", events = {self.events}" if self.events else "")
         if self.log_likelihood is not None:
             head += f", log-likelihood = {self.log_likelihood:.3f}"
+        if self.epsilon is not None:
+            head += f", epsilon = {self.epsilon:g} (noisy estimates; se without the noise)"
         table = self.to_frame().to_string(float_format=lambda v: f"{v:.4g}")
         return f"{head}\n{table}"
 

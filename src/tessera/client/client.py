@@ -17,20 +17,18 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import hashlib
-import hmac
 import json
 import secrets
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from tessera.analyses.catalogue import analysis
 from tessera.analyses.vertical import plan_for_columns
 from tessera.client.connection import HubConnection, HubError
+from tessera.client.pooled import Rounds, pooled_key, released
 from tessera.crypto.keys import Identity
 from tessera.crypto.sealed import seal, unseal
 from tessera.governance.studies import Federation, Study, publication_problem
@@ -40,22 +38,6 @@ from tessera.station.policy import digest
 from tessera.web.statistics import epsilon_of, publication
 
 STAGES = {"pending": "awaiting the stations' decisions", "ready": "stations computing (MPC)"}
-
-
-def pooled_key(identity: Identity, task: str):
-    """This identity's ElGamal key pair for pooled task `task`, derived from its private
-    encryption key (HMAC-SHA512): nothing to store, and nobody else can derive it."""
-    from cryptography.hazmat.primitives import serialization
-
-    from tessera.crypto.group import L, base
-    from tessera.crypto.threshold import KeyPair
-
-    raw = identity.encryption_key.private_bytes(
-        serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
-    )
-    mac = hmac.new(raw, f"tessera pooled task {task}".encode(), hashlib.sha512).digest()
-    secret = int.from_bytes(mac, "little") % L or 1
-    return KeyPair(secret, base(secret))
 
 
 class TaskFailed(RuntimeError):
@@ -73,6 +55,8 @@ class Client:
         self.hub = HubConnection(hub, identity, http=http)
         self.federation = Federation()
         self.token: str | None = None
+        self.fits: dict[str, dict] = {}  # model tasks this client asks the rounds of
+        self.fitted: dict[str, object] = {}  # and their results
 
     def close(self) -> None:
         self.hub.close()
@@ -241,20 +225,23 @@ class Client:
         threshold: int | None = None,
         **options,
     ) -> str:
-        """Submit a pooled analysis (`tessera.analyses.queries.POOLED`: "counts", or
-        "kaplan-meier" over registries) over `datasets` (registry station -> dataset), each
-        registry adding noise for `epsilon` and charging it to its budget. The result is
-        key-switched to a key only this identity can derive (`pooled_key`), so this
-        identity is the one recipient."""
-        from tessera.analyses.horizontal import Noise, majority
+        """Submit an analysis over registries (`tessera.analyses.queries.POOLED`: "counts",
+        "kaplan-meier", ...; or a model of `tessera.analyses.fits.FITS`: "logistic", "cox")
+        over `datasets` (registry station -> dataset), each registry adding noise for
+        `epsilon` and charging it to its budget. The result is key-switched to a key only
+        this identity can derive (`pooled_key`), so this identity is the one recipient; a
+        model's rounds are asked by `wait`, which must run in this client."""
+        from tessera.analyses.fits import FITS
+        from tessera.analyses.horizontal import majority
         from tessera.analyses.queries import POOLED
+        from tessera.station.pooled import resolved
 
-        if name not in POOLED:
-            raise ValueError(f"{name!r} is not a pooled analysis: use one of {', '.join(POOLED)}")
+        if name not in POOLED and name not in FITS:
+            names = ", ".join([*POOLED, *FITS])
+            raise ValueError(f"{name!r} is not an analysis over registries: use one of {names}")
         if not 0 < float(epsilon) < float("inf"):
             raise ValueError("a pooled release needs a finite, positive epsilon")
-        entry = POOLED[name]
-        entry.options(options, {}, Noise(float(epsilon), entry.sensitivity))  # fails early
+        resolved({"analysis": name, "options": options, "epsilon": epsilon})  # fails early
         self.sync()
         world = list(datasets)
         task = secrets.token_hex(8)
@@ -273,8 +260,9 @@ class Client:
             "target": pooled_key(self.identity, task).public.to_bytes().hex(),
             "recipients": [self.name],
         }
-        extra = {"mode": "pooled"}
-        return self._send_task(task, study, world, parameters, extra)
+        if name in FITS:
+            self.fits[task] = parameters
+        return self._send_task(task, study, world, parameters, {"mode": "pooled"})
 
     def status(self, task: str, wait: float = 0.0) -> dict:
         """The task's status; with `wait`, the hub answers once it is done or failed (or
@@ -316,6 +304,9 @@ class Client:
                 state = self.status(task, wait=5.0)
                 stage = STAGES.get(state["status"], state["status"])
                 bar.update(shown, description=stage)
+                if state["status"] == "ready" and task in self.fits and task not in self.fitted:
+                    bar.update(shown, description="asking the registries' rounds")
+                    self.fitted[task] = self._rounds(task, self.fits[task])
                 if state["status"] in ("done", "failed"):
                     break
                 if time.monotonic() > deadline:
@@ -342,36 +333,23 @@ class Client:
             raise ValueError(f"the stations of task {task} disagree on what they computed")
         what = next(iter(messages.values()))["analysis"]
         if "pooled" in next(iter(messages.values())):
-            return self._pooled_result(task, what, {n: m["pooled"] for n, m in messages.items()})
+            outputs = {n: m["pooled"] for n, m in messages.items()}
+            if "rounds" in outputs[what["world"][0]]:
+                if task not in self.fitted:
+                    self.fitted[task] = self._rounds(task, what)
+                return self.fitted[task]
+            return released(self, task, what, outputs)
         shares = [[base64.b64decode(s) for s in messages[n]["shares"]] for n in what["world"]]
         labels = {k: v for m in messages.values() for k, v in m["labels"].items()}
         outputs = reconstruct(shares, Accuracy.preset(what["accuracy"]))
         return analysis(what["name"]).result(outputs, labels, what["options"])
 
-    def _pooled_result(self, task: str, what: Mapping, outputs: Mapping[str, Mapping]):
-        """Decrypt a pooled task's released sums: the hub's sum of the contributions, and
-        the first t registries' key-switch shares towards this identity's task key."""
-        from tessera.analyses.horizontal import Released, read
-        from tessera.analyses.queries import POOLED
-        from tessera.crypto.threshold import unpack_ciphertexts as unpack
-        from tessera.station.pooled import resolved
-
-        world, threshold = list(what["world"]), int(what["threshold"])
-        participants = world[:threshold]
-        masks = {json.dumps(outputs[n].get("mask")) for n in participants}
-        if len(masks) != 1 or any("switch" not in outputs[n] for n in participants):
-            raise ValueError(f"the registries of task {task} disagree on what they withheld")
-        first = outputs[participants[0]]
-        shape, mask = tuple(first["shape"]), np.array(first["mask"], dtype=bool)
-        found = self.hub.get(f"/api/tasks/{task}/messages/sum")
-        sums = unpack(found[0]["body"]["ciphertexts"])
-        shown = [ct for ct, hidden in zip(sums, mask, strict=True) if not hidden]
-        shares = [unpack(outputs[n]["switch"]) for n in participants]
-        values = np.full(len(sums), np.nan)
-        values[~mask] = read(shown, shares, pooled_key(self.identity, task).secret)
-        entry = POOLED[str(what["analysis"])]
-        released = Released(values.reshape(shape), mask.reshape(shape))
-        return entry.result(released, resolved(what), float(what["epsilon"]), len(world))
+    def _rounds(self, task: str, what: Mapping):
+        """A model's result, asking its rounds (or reading them, once asked)."""
+        try:
+            return Rounds(self, task, what).run()
+        except ValueError as error:  # e.g. the noise drowned the risk sets: say so plainly
+            raise TaskFailed(f"task {task}: {error}") from None
 
     def publish(self, task: str, title: str) -> dict:
         """Publish a complete task's result under `title` on the hub's public statistics, for

@@ -607,7 +607,13 @@ class FixedPoint:
 
     def encode(self, value: float) -> list[int]:
         """The limbs of `value`, least significant first."""
-        u = self.units(value) + self._offset
+        return self.limbs_of(self.units(value))
+
+    def limbs_of(self, units: int) -> list[int]:
+        """The limbs of q = `units` (a value already in units of 2**−fraction_bits)."""
+        if abs(units) > self.max_units:
+            raise ValueError(f"{units} units are outside the encodable range ±{self.max_units}")
+        u = units + self._offset
         mask, half = (1 << self.limb_bits) - 1, 1 << (self.limb_bits - 1)
         return [((u >> (self.limb_bits * k)) & mask) - half for k in range(self.limbs)]
 

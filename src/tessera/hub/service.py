@@ -41,7 +41,8 @@ from tessera.hub.database import (
 SESSION_DEADLINE = 900.0  # seconds a ready task may take before the hub declares it failed
 SIGN_IN_SECONDS = 300
 # what stations of a registry-spanning task send (`tessera.station.pooled`)
-MESSAGE_KINDS = re.compile(r"dealing|contribution|partial|mix:\d{1,3}")
+MESSAGE_KINDS = re.compile(r"dealing|contribution(:\d{1,3})?|partial|(mix|switch):\d{1,3}")
+ASK_KINDS = re.compile(r"round:\d{1,3}")  # a model's rounds, asked by the recipient
 
 
 class Conflict(ValueError):
@@ -319,13 +320,17 @@ class Hub:
     # -- registry-spanning tasks: the protocol's messages --
 
     def post_message(self, task_id: str, sender: str, kind: str, body: Mapping) -> None:
-        """Store a station's message of a running registry-spanning task, once per kind;
-        when every station has contributed, add the contributions up (ciphertexts: the hub
-        can add them, not read them) as the hub's own `sum` message."""
+        """Store a station's message of a running registry-spanning task (or a recipient's
+        ask of a model's next round), once per kind; when every station has contributed,
+        add the contributions up (ciphertexts: the hub can add them, not read them) as the
+        hub's own `sum` (`sum:r`) message."""
         state = self._state(task_id)
-        if sender not in state.stations:
+        if ASK_KINDS.fullmatch(kind):
+            if sender not in state.recipients:
+                raise Forbidden(f"only the recipient of task {task_id!r} asks for its rounds")
+        elif sender not in state.stations:
             raise Forbidden(f"{sender!r} is not a station of task {task_id!r}")
-        if not MESSAGE_KINDS.fullmatch(kind):
+        elif not MESSAGE_KINDS.fullmatch(kind):
             raise Forbidden(f"{kind!r} is not a message of the protocol")
         with self.lock:
             if self._status(state, self._row(task_id))[0] != "ready":
@@ -336,16 +341,14 @@ class Hub:
                     db.flush()
                 except IntegrityError:
                     raise Conflict(f"{sender} has already sent its {kind}") from None
-                if kind == "contribution":
-                    self._add_up(db, state)
+                if kind.startswith("contribution"):
+                    self._add_up(db, state, kind)
                 db.commit()
             self.changed.notify_all()
 
-    def _add_up(self, db: Session, state: TaskState) -> None:
+    def _add_up(self, db: Session, state: TaskState, kind: str) -> None:
         rows = db.scalars(
-            select(MessageRow).where(
-                MessageRow.task == state.task, MessageRow.kind == "contribution"
-            )
+            select(MessageRow).where(MessageRow.task == state.task, MessageRow.kind == kind)
         ).all()
         if {row.sender for row in rows} != set(state.stations):
             return
@@ -354,7 +357,7 @@ class Hub:
             sums = [add_all(cells) for cells in zip(*parts, strict=True)]
         except (KeyError, ValueError) as error:
             raise Forbidden(f"the contributions do not add up ({error})") from None
-        db.add(MessageRow(task=state.task, sender="hub", kind="sum",
+        db.add(MessageRow(task=state.task, sender="hub", kind=kind.replace("contribution", "sum"),
                           body={"ciphertexts": pack_ciphertexts(sums)}))  # fmt: skip
 
     def messages(self, task_id: str, party: str, kind: str) -> list[dict]:

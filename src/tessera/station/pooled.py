@@ -13,6 +13,12 @@ The stations of the task are registries with one schema. Through the hub's messa
 4. the first t stations' release carries their key-switch shares of the released sums,
    sealed to the recipient, who alone can decrypt them (`tessera.client.Client.result`).
 
+A model (`tessera.analyses.fits`) runs in rounds after step 1: the recipient asks
+(`round:r`, sealed to each station: the coefficients are its intermediate results), each
+station sends its noisy sums at them (`contribution:r`, added up by the hub as `sum:r`),
+and the first t stations send key-switch shares of the sum sealed to the recipient
+(`switch:r`). A station answers at most the rounds its budget was charged for.
+
 A station that cannot go on fails the task; the others stop waiting at once.
 """
 
@@ -25,6 +31,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from tessera.analyses.fits import CODEC, FITS, check_ask, round_noise
 from tessera.analyses.horizontal import Noise, Registry, tests_for, withheld
 from tessera.analyses.queries import POOLED, sensitivity
 from tessera.crypto.group import Point
@@ -43,9 +50,13 @@ WAIT_SECONDS = 30.0  # one long poll; a task's whole deadline is the hub's
 def resolved(parameters: Mapping) -> dict:
     """The analysis's options with its public grid (levels, time bins), as every station and
     the recipient resolve them alike: from the parameters alone, never from data."""
-    entry = POOLED[str(parameters["analysis"])]
-    noise = Noise(float(parameters["epsilon"]), entry.sensitivity)
-    return entry.options(dict(parameters["options"]), {}, noise)
+    name, epsilon = str(parameters["analysis"]), float(parameters["epsilon"])
+    if name in FITS:
+        return FITS[name].options(dict(parameters["options"]), {}, Noise(epsilon))
+    if name not in POOLED:
+        raise ValueError(f"{name!r} is not an analysis over registries")
+    entry = POOLED[name]
+    return entry.options(dict(parameters["options"]), {}, Noise(epsilon, entry.sensitivity))
 
 
 class PooledTask:
@@ -58,8 +69,10 @@ class PooledTask:
         self.threshold = int(parameters["threshold"])
         self.participants = self.world[: self.threshold]
         self.registry = Registry(station.name, self.index[station.name])
-        self.entry = POOLED[str(parameters["analysis"])]
+        self.fit = FITS.get(str(parameters["analysis"]))
+        self.entry = POOLED.get(str(parameters["analysis"]))
         self.options = resolved(parameters)
+        self.recipient = str(parameters["recipients"][0])
 
     # -- the message board --
 
@@ -85,6 +98,8 @@ class PooledTask:
     def run(self) -> dict:
         """Take part; return what this station releases to the recipient."""
         self.generate_key()
+        if self.fit is not None:
+            return self.rounds()
         self.contribute()
         sums = unpack(self.receive("sum", 1)["hub"]["ciphertexts"])
         if self.station.name not in self.participants:
@@ -133,13 +148,48 @@ class PooledTask:
     def context(self, what: str) -> str:
         return f"task {self.task} {what}"
 
-    def contribute(self) -> None:
+    def frame(self):
         datasets = self.parameters.get("datasets", {})
-        path = self.station.config.datasets[str(datasets[self.station.name])]
-        self.vector = self.entry.vector(read_file(path), self.options)
+        return read_file(self.station.config.datasets[str(datasets[self.station.name])])
+
+    def contribute(self) -> None:
+        self.vector = self.entry.vector(self.frame(), self.options)
         noise = Noise(float(self.parameters["epsilon"]), sensitivity(self.entry, self.options))
         cts = self.registry.encrypt(self.vector, noise, len(self.world))
         self.send("contribution", {"ciphertexts": pack(cts)})
+
+    def rounds(self) -> dict:
+        """A model's rounds, until the recipient is done or the rounds charged are spent."""
+        fit, options, station = self.fit, self.options, self.station
+        rows = fit.rows(self.frame(), options)
+        sender = station.federation.members[self.recipient].public
+        target = Point.from_bytes(bytes.fromhex(str(self.parameters["target"])))
+        indices = [self.index[n] for n in self.participants]
+        answered = 0
+        for number in range(int(options["rounds"])):
+            body = self.receive(f"round:{number}", 1).get(self.recipient)
+            if body is None:
+                raise ValueError(f"round {number} was not asked by {self.recipient}")
+            if body.get("done"):
+                break
+            sealed = base64.b64decode(body["sealed"][station.name])
+            context = self.context(f"round {number} for {station.name}")
+            ask = check_ask(fit, options, json.loads(unseal(sealed, station.identity, sender,
+                                                            context)), number)  # fmt: skip
+            vector = fit.vector(rows, options, ask)
+            noise = round_noise(fit, options, ask, vector.size)
+            cts = self.registry.encrypt_fixed(vector, CODEC, noise, len(self.world))
+            self.send(f"contribution:{number}", {"ciphertexts": pack(cts)})
+            answered += 1
+            if station.name not in self.participants:
+                continue
+            sums = unpack(self.receive(f"sum:{number}", 1)["hub"]["ciphertexts"])
+            shares = pack(self.registry.switch(sums, indices, target)).encode()
+            what = self.context(f"round {number} switch for {self.recipient}")
+            mine = seal(shares, station.identity, station.federation.members[self.recipient]
+                        .public, what)  # fmt: skip
+            self.send(f"switch:{number}", {"sealed": base64.b64encode(mine).decode()})
+        return {"index": self.registry.index, "rounds": answered}
 
     def suppression(self, sums, shape: tuple, min_cell: int) -> np.ndarray:
         if min_cell <= 1:
