@@ -16,6 +16,7 @@ from federated import URL, Federation
 from tessera.analyses import queries
 from tessera.analyses.horizontal import Noise
 from tessera.client.client import TaskFailed
+from tessera.client.connection import HubError
 from tessera.station.daemon import Station, StationConfig
 from tessera.station.policy import Policy
 from tessera.synth.cohort import generate
@@ -173,6 +174,8 @@ def test_pooled_models_are_fitted_in_rounds_the_researcher_asks(running):
     assert stations[0].budget.spent("registry", study) == pytest.approx(60.0)
     asks = researcher.hub.get(f"/api/tasks/{task}/messages/round:0")
     assert "beta" not in json.dumps(asks)  # sealed to the stations
+    with pytest.raises(HubError, match="only the recipient"):  # a station cannot ask
+        stations[0].hub.post(f"/api/tasks/{task}/messages/round:0", {"done": True})
 
     task = researcher.query(study, "cox", datasets, epsilon=100.0, time="survival_months",
                             event="vital_status", covariates=list(clip), clip=clip, step=6.0,
@@ -183,4 +186,4 @@ def test_pooled_models_are_fitted_in_rounds_the_researcher_asks(running):
     time, event = grid.reference(data["survival_months"], data["vital_status"])
     cox = sm.PHReg(time, data[list(clip)].astype(float), status=event, ties="breslow").fit()
     for name, value, se in zip(clip, cox.params, cox.bse, strict=True):
-        assert result.coefficients[name] == pytest.approx(value, abs=2 * se)
+        assert result.coefficients[name] == pytest.approx(value, abs=3 * se)  # 40 runs: 1.7

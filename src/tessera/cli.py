@@ -475,6 +475,22 @@ HorizonOption = Annotated[
     float | None,
     typer.Option(help="With --horizontal: follow-up is censored here (needed with noise)."),
 ]
+IterationsOption = Annotated[
+    int | None,
+    typer.Option(
+        min=1,
+        help="Newton iterations (default 8; with --horizontal, to convergence without noise "
+        "and 5 with noise, each a round that spends budget).",
+    ),
+]
+ClipOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--clip",
+        help="With --horizontal: COLUMN=LOW,HIGH, public bounds a covariate is clipped to "
+        "(needed for every covariate with noise).",
+    ),
+]
 RegistryThresholdOption = Annotated[
     int | None,
     typer.Option(
@@ -508,6 +524,40 @@ def _horizontal(party: list[str], threshold: int | None, **refused) -> tuple[dic
     frames = {name: read_file(Path(path)) for name, path in _parties(party).items()}
     with err.status("generating the registries' collective key"):
         return frames, Aggregation(registries(frames), threshold)
+
+
+def _fit(name: str, party: list[str], threshold: int | None, options: dict, epsilon: str,
+         **refused) -> object:  # fmt: skip
+    """A model over the registries, round by round, with a progress bar."""
+    from rich.progress import Progress
+
+    from tessera.analyses import fits
+    from tessera.analyses.horizontal import Noise
+
+    noise = Noise(_epsilon(epsilon))
+    frames, aggregation = _horizontal(party, threshold, **refused)
+    with Progress(console=err, transient=True) as bar:
+        shown = bar.add_task("Newton rounds over the registries", total=None)
+
+        def progress(number: int, rounds: int) -> None:
+            bar.update(shown, completed=number, total=rounds)
+
+        return fits.fit(name, frames, options, noise, aggregation, progress)
+
+
+def _clip(specs: list[str] | None) -> dict[str, list[float]]:
+    """`--clip COLUMN=LOW,HIGH`, repeated."""
+    bounds: dict[str, list[float]] = {}
+    for spec in specs or []:
+        name, sep, text = spec.partition("=")
+        try:
+            low, high = (float(v) for v in text.split(","))
+        except ValueError:
+            raise ValueError(f"--clip {spec!r}: write COLUMN=LOW,HIGH") from None
+        if not sep or not name:
+            raise ValueError(f"--clip {spec!r}: write COLUMN=LOW,HIGH")
+        bounds[name] = [low, high]
+    return bounds
 
 
 def _parties(specs: list[str]) -> dict[str, str]:
@@ -842,7 +892,7 @@ def local_logistic(
     target: Annotated[str, typer.Option(help="Binary outcome column (0/1).")],
     features: Annotated[str, typer.Option(help="Numeric feature columns, comma-separated.")],
     l2: Annotated[float, typer.Option(min=0.0, help="L2 penalty on the coefficients.")] = 0.0,
-    iterations: Annotated[int, typer.Option(min=1, help="Newton iterations.")] = 8,
+    iterations: IterationsOption = None,
     where: WhereOption = None,
     helper: HelperOption = False,
     accuracy: AccuracyOption = "fast",
@@ -853,22 +903,24 @@ def local_logistic(
     threshold: ThresholdOption = None,
     format: FormatOption = Format.table,
     horizontal: HorizontalOption = False,
+    epsilon: EpsilonOption = "inf",
+    clip: ClipOption = None,
     decrypt_threshold: RegistryThresholdOption = None,
 ) -> None:
-    """Logistic regression (Newton's method) with standard errors, on the joined patients."""
-    from tessera.analyses import queries
+    """Logistic regression (Newton's method) with standard errors, on the joined patients.
 
+    With --horizontal: on the registries' pooled gradients, round by round."""
     with user_errors():
         chosen = _columns(features, "--features")
         if horizontal:
-            frames, aggregation = _horizontal(party, decrypt_threshold, helper=helper,
-                                              join=join, link=link)  # fmt: skip
-            with err.status("fitting on the registries' pooled gradients"):
-                result = queries.logistic(frames, target, chosen, where, l2,
-                                          max(iterations, 25), aggregation)  # fmt: skip
+            options = {"target": target, "features": chosen, "where": where, "l2": l2,
+                       "clip": _clip(clip), "iterations": iterations}  # fmt: skip
+            result = _fit("logistic", party, decrypt_threshold, options, epsilon,
+                          helper=helper, join=join, link=link)  # fmt: skip
         else:
             match = _match(join, link, fields, threshold)
-            options = {"target": target, "features": chosen, "iterations": iterations, "l2": l2}
+            options = {"target": target, "features": chosen, "iterations": iterations or 8,
+                       "l2": l2}  # fmt: skip
             result = _catalogued("logistic", party, match, helper, accuracy, where, options)
     _finish(result, format, plot)
 
@@ -883,7 +935,7 @@ def local_cox(
         str | None,
         typer.Option(help="efron (as lifelines and R; the default) or breslow (--horizontal)."),
     ] = None,
-    iterations: Annotated[int, typer.Option(min=1, help="Newton iterations.")] = 8,
+    iterations: IterationsOption = None,
     where: WhereOption = None,
     helper: HelperOption = False,
     accuracy: Annotated[
@@ -898,26 +950,27 @@ def local_cox(
     horizontal: HorizontalOption = False,
     time_step: TimeStepOption = 1.0,
     horizon: HorizonOption = None,
+    epsilon: EpsilonOption = "inf",
+    clip: ClipOption = None,
     decrypt_threshold: RegistryThresholdOption = None,
 ) -> None:
     """Cox proportional hazards with standard errors and log-likelihood.
 
-    With --horizontal: Breslow's ties on the public time bins (--time-step)."""
-    from tessera.analyses import queries
-
+    With --horizontal: Breslow's ties on the public time bins (--time-step), round by
+    round on the registries' pooled risk-set sums."""
     with user_errors():
         chosen = _columns(covariates, "--covariates")
         if horizontal:
             if ties not in (None, "breslow"):
                 raise ValueError("--horizontal fits Breslow's ties: leave out --ties")
-            frames, aggregation = _horizontal(party, decrypt_threshold, helper=helper,
-                                              join=join, link=link)  # fmt: skip
-            with err.status("fitting on the registries' pooled risk sets"):
-                result = queries.cox(frames, time, event, chosen, where, time_step, horizon,
-                                     max(iterations, 25), aggregation)  # fmt: skip
+            options = {"time": time, "event": event, "covariates": chosen, "where": where,
+                       "step": time_step, "horizon": horizon, "clip": _clip(clip),
+                       "iterations": iterations}  # fmt: skip
+            result = _fit("cox", party, decrypt_threshold, options, epsilon,
+                          helper=helper, join=join, link=link)  # fmt: skip
         else:
             match = _match(join, link, fields, threshold)
             options = {"time": time, "event": event, "covariates": chosen,
-                       "ties": ties or "efron", "iterations": iterations}  # fmt: skip
+                       "ties": ties or "efron", "iterations": iterations or 8}  # fmt: skip
             result = _catalogued("cox", party, match, helper, accuracy, where, options)
     _finish(result, format, plot)
