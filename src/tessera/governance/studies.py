@@ -27,7 +27,8 @@ PURPOSES = {
     "DUO:0000012": "research specific restrictions",
 }
 ROLES = ("steward", "researcher", "auditor", "station")
-ANALYSES = ("crosstab", "describe", "histogram", "kaplan-meier", "logistic", "cox", "counts")
+ANALYSES = ("crosstab", "describe", "histogram", "kaplan-meier", "logistic", "cox", "counts",
+            "mean")  # fmt: skip
 # A task's `mode`: "joint" runs MPC among exactly 3 stations (vertical data); "pooled" adds up
 # encrypted aggregates of 2 or more registries with one schema (`tessera.station.pooled`).
 MODES = ("joint", "pooled")

@@ -15,6 +15,9 @@ from dataclasses import dataclass
 from tessera.audit.ledger import canonical
 from tessera.governance.studies import Federation
 
+# The analyses that withhold small cells, and the smallest cell each releases by default
+MIN_CELL = {"crosstab": 0, "counts": 10, "histogram": 10}
+
 
 @dataclass(frozen=True)
 class Policy:
@@ -94,7 +97,7 @@ def refusal(
     if me not in parameters.get("world", []) or list(parameters["world"]) != list(task.stations):
         return "the task's parties differ from the ledger's"
     options = parameters.get("options", {})
-    if analysis in ("crosstab", "counts") and int(options.get("min_cell", 0)) < policy.min_cell:
+    if analysis in MIN_CELL and int(options.get("min_cell", MIN_CELL[analysis])) < policy.min_cell:
         return f"cells below {policy.min_cell} must be suppressed (this station's minimum)"
     if parameters.get("mode", "joint") != task.mode:
         return "the parameters' mode differs from the ledger's"
