@@ -19,6 +19,7 @@ researcher, the released noisy sums. The model is semi-honest: parties follow th
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -226,6 +227,21 @@ class Aggregation:
         sums = [add_all(cells) for cells in zip(*contributions, strict=True)]  # the hub
         limbs = self.reveal(sums, codec.limb_bound(parties))
         return read_fixed(limbs, codec, parties).reshape(shape)
+
+
+MIX_CHUNKS = 16  # the mix chain is pipelined: each participant passes on a chunk at a time
+
+
+def chunks(tests: Sequence[Sequence], count: int = MIX_CHUNKS) -> list[slice]:
+    """The tests in up to `count` contiguous chunks of whole items, with about as many
+    ciphertexts each: the next participant mixes chunk c while this one mixes chunk c + 1,
+    so a chain of t participants takes about (1 + (t − 1)/count) times one's mixing."""
+    total = np.cumsum([len(item) for item in tests])
+    if not len(total):
+        return []
+    goals = total[-1] * np.arange(1, count) / count
+    edges = sorted({0, *np.searchsorted(total, goals, side="right").tolist(), len(tests)})
+    return [slice(int(a), int(b)) for a, b in itertools.pairwise(edges) if b > a]
 
 
 def tests_for(sums: Sequence[Ciphertext], min_cell: int) -> list[list[Ciphertext]]:

@@ -41,7 +41,9 @@ from tessera.hub.database import (
 SESSION_DEADLINE = 900.0  # seconds a ready task may take before the hub declares it failed
 SIGN_IN_SECONDS = 300
 # what stations of a registry-spanning task send (`tessera.station.pooled`)
-MESSAGE_KINDS = re.compile(r"dealing|contribution(:\d{1,3})?|partial|(mix|switch):\d{1,3}")
+MESSAGE_KINDS = re.compile(
+    r"dealing|contribution(:\d{1,3})?|partial|switch:\d{1,3}|mix:\d{1,3}(:\d{1,3})?"
+)
 ASK_KINDS = re.compile(r"round:\d{1,3}")  # a model's rounds, asked by the recipient
 
 

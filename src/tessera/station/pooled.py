@@ -7,9 +7,10 @@ The stations of the task are registries with one schema. Through the hub's messa
    DKG): public commitments, and each share sealed to its one receiver;
 2. `contribution`: each encrypts its local aggregate plus its noise share; the hub adds
    the contributions up (its own `sum` message: ciphertexts it cannot read);
-3. `mix:i` and `partial` (only with suppression): the first t stations, in turn, mix the
-   blinded small-cell and zero tests; then each posts its partial decryptions of them, so
-   each of them learns which cells to withhold, and nothing else;
+3. `mix:i:c` and `partial` (only with suppression): the first t stations, in turn, mix the
+   blinded small-cell and zero tests, chunk by chunk (a pipeline); then each posts its
+   partial decryptions of them, so each of them learns which cells to withhold, and
+   nothing else;
 4. the first t stations' release carries their key-switch shares of the released sums,
    sealed to the recipient, who alone can decrypt them (`tessera.client.Client.result`).
 
@@ -32,7 +33,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from tessera.analyses.fits import CODEC, FITS, check_ask, round_noise
-from tessera.analyses.horizontal import Noise, Registry, tests_for, withheld
+from tessera.analyses.horizontal import Noise, Registry, chunks, tests_for, withheld
 from tessera.analyses.queries import POOLED, sensitivity
 from tessera.crypto.group import Point
 from tessera.crypto.sealed import seal, unseal
@@ -196,13 +197,19 @@ class PooledTask:
             return np.zeros(shape, dtype=bool)
         position = self.participants.index(self.station.name)
         tests = tests_for(sums, min_cell)
-        if position:
-            before = self.receive(f"mix:{position - 1}", 1)[self.participants[position - 1]]
-            tests = _unpack_lists(before, tests)
-        self.send(f"mix:{position}", _pack_lists(self.registry.mix(tests)))
-        last = len(self.participants) - 1
-        final = self.receive(f"mix:{last}", 1)[self.participants[last]]
-        tests = _unpack_lists(final, tests)
+        parts = chunks(tests)
+        for c, part in enumerate(parts):  # pipelined: the next one starts on chunk 0 at once
+            chunk = tests[part]
+            if position:
+                earlier = self.participants[position - 1]
+                chunk = _unpack_lists(self.receive(f"mix:{position - 1}:{c}", 1)[earlier], chunk)
+            self.send(f"mix:{position}:{c}", _pack_lists(self.registry.mix(chunk)))
+        last = self.participants[-1]
+        mixed = []
+        for c, part in enumerate(parts):
+            body = self.receive(f"mix:{len(self.participants) - 1}:{c}", 1)[last]
+            mixed += _unpack_lists(body, tests[part])
+        tests = mixed
         indices = [self.index[n] for n in self.participants]
         flat = [ct for item in tests for ct in item]
         mine = self.registry.partials(flat, indices)
