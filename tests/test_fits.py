@@ -101,6 +101,7 @@ def test_noise_needs_bounds_and_an_ask_in_turn():
         ({**ask, "round": 3}, "round 3 asked where round 2"),
         ({**ask, "beta": [0.1]}, "wrong number"),
         ({**ask, "beta": [math.nan, 0.0]}, "not finite"),
+        ({**ask, "beta": [11.0, 0.0]}, "beyond"),
         ({k: v for k, v in ask.items() if k != "centre"}, "needs its round"),
     ]:
         with pytest.raises(ValueError, match=why):

@@ -100,6 +100,9 @@ def check_ask(fit: Fit, options: Options, ask: Mapping, expected: int) -> Ask:
         raise ValueError("a round's ask has the wrong number of coefficients")
     if not all(math.isfinite(v) and abs(v) < 1e6 for v in [*beta, *centre]):
         raise ValueError("a round's ask has coefficients that are not finite numbers")
+    noisy = not math.isinf(float(options["epsilon"]))
+    if noisy and max(map(abs, beta), default=0.0) > NOISY_BOUND:
+        raise ValueError(f"a round's ask has a coefficient beyond ±{NOISY_BOUND:g}")
     return {"round": number, "beta": beta, "centre": centre}
 
 
