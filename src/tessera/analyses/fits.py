@@ -196,8 +196,10 @@ def _clipped(frame: pd.DataFrame, options: Options) -> pd.DataFrame:
 
 
 def _midpoints(options: Options) -> list[float]:
-    """The centre with bounds: their midpoints (standardised values then lie in [-1, 1])."""
-    return [sum(options["clip"][c]) / 2 for c in _covariates(options)]
+    """The centre: the bounds' midpoints (standardised values then lie in [-1, 1]), 0 for a
+    covariate without bounds (local mode only)."""
+    clip = options["clip"]
+    return [sum(clip[c]) / 2 if c in clip else 0.0 for c in _covariates(options)]
 
 
 def _standardised(x: np.ndarray, options: Options, ask: Ask) -> np.ndarray:
@@ -318,7 +320,7 @@ def _logistic_researcher(options: Options) -> Rounds:
     """Newton's method; an L2 penalty acts on the slopes, as scikit-learn's C = 1/l2."""
     names = _covariates(options)
     k = len(names) + 1
-    centre = _midpoints(options) if options["clip"] else [0.0] * (k - 1)
+    centre = _midpoints(options)
     penalty = np.r_[0.0, np.full(k - 1, float(options["l2"]))]
     steps, number = newton(options, k), 0
     beta = next(steps)
@@ -403,12 +405,12 @@ def _cox_researcher(options: Options) -> Rounds:
     means (estimates unchanged)."""
     names = _covariates(options)
     k, bins = len(names), _grid(options).bins
-    start = _midpoints(options) if options["clip"] else [0.0] * k
+    start, bounded = _midpoints(options), set(options["clip"]) == set(names)
     total = yield {"round": 0, "beta": [0.0] * k, "centre": start}
     n = max(int(np.rint(total[0])), 0)
     scale = np.asarray(options["scale"])
     means = np.asarray(start) + scale * total[1 : 1 + k] / max(n, 1)
-    centre = start if options["clip"] else [float(c) for c in means]
+    centre = start if bounded else [float(c) for c in means]
     died = np.maximum(total[1 + k : 1 + k + bins], 0.0)
     if math.isinf(float(options["epsilon"])):
         died = np.rint(died)
