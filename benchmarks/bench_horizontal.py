@@ -35,8 +35,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import signal
-import subprocess
 import tempfile
 import time
 import warnings
@@ -47,7 +45,7 @@ from statistics import median
 import numpy as np
 import pandas as pd
 
-from benchmarks.tools import free_ports, last_line, timed, venv
+from benchmarks.tools import free_ports, last_line, start_party, stop_parties, timed, venv
 from tessera.analyses import horizontal, queries
 from tessera.analyses.horizontal import Aggregation, Noise, Registry
 from tessera.crypto.group import base
@@ -580,34 +578,22 @@ def _tno_steps(runs: list[list[dict]], cells: int) -> list[tuple[str, tuple, str
 def _tno_run(python: Path, bits: int, vectors) -> tuple[float, list[dict]]:
     """The 3 parties as processes, each in its own process group; wall time and results."""
     timeout = TNO_TIMEOUT[bits]
-    environment = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
     with tempfile.TemporaryDirectory(prefix="tno-dkg-") as folder:
         work = Path(folder)
         counts = {name: [int(v) for v in vector.ravel()] for name, vector in vectors.items()}
         (work / "counts.json").write_text(json.dumps(counts))
         base_port = free_ports(TNO_PARTIES, "127.0.0.1")
-        processes, logs = [], []
+        processes = []
         started = time.perf_counter()
         try:
             for index in range(TNO_PARTIES):
-                log = (work / f"party{index}.log").open("w")
-                logs.append(log)
                 command = [
                     str(python), str(DRIVERS / "tno_dkg_party.py"), "--index", str(index),
                     "--parties", str(TNO_PARTIES), "--base-port", str(base_port),
                     "--bits", str(bits), "--counts", str(work / "counts.json"),
                     "--result", str(work / f"{index}.json"),
                 ]  # fmt: skip
-                processes.append(
-                    subprocess.Popen(
-                        command,
-                        stdin=subprocess.DEVNULL,
-                        stdout=log,
-                        stderr=subprocess.STDOUT,
-                        env=environment,
-                        start_new_session=True,
-                    )
-                )
+                processes.append(start_party(command, work / f"party{index}.log"))
             while True:
                 done = [(work / f"{i}.json").exists() for i in range(TNO_PARTIES)]
                 if all(done):
@@ -627,15 +613,7 @@ def _tno_run(python: Path, bits: int, vectors) -> tuple[float, list[dict]]:
             time.sleep(0.5)  # results are written just before the parties shut down
             results = [json.loads((work / f"{i}.json").read_text()) for i in range(TNO_PARTIES)]
         finally:
-            for process in processes:
-                if process.poll() is None:
-                    try:
-                        process.wait(timeout=5)
-                    except subprocess.TimeoutExpired:
-                        os.killpg(process.pid, signal.SIGKILL)
-                        process.wait()
-            for log in logs:
-                log.close()
+            stop_parties(processes, grace=5.0)
     return wall, results
 
 

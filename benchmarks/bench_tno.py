@@ -31,8 +31,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -42,7 +40,7 @@ import pandas as pd
 import statsmodels.api as sm
 from lifelines.statistics import multivariate_logrank_test
 
-from benchmarks.tools import free_ports, last_line, timed, venv
+from benchmarks.tools import free_ports, last_line, start_party, stop_parties, timed, venv
 from tessera.synth import generate
 
 HERE = Path(__file__).parent
@@ -426,25 +424,14 @@ def _run_parties(
     Every party gets its own process group, so that a failure or time-out ends it together
     with any helper processes it started (the Paillier randomness pool).
     """
-    environment = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
-    processes, logs = [], []
+    processes = []
     load = os.getloadavg()[0]  # other work on the host slows the parties down
     started = time.perf_counter()
     try:
         for index, args in enumerate(arguments):
-            log = (work / f"party{index}.log").open("w")
-            logs.append(log)
             command = [str(python), str(script), *args, "--result", str(work / f"{index}.json")]
-            processes.append(
-                subprocess.Popen(
-                    [*command, "-M3", f"-I{index}", f"-B{base}"],
-                    stdin=subprocess.DEVNULL,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    env=environment,
-                    start_new_session=True,
-                )
-            )
+            command += ["-M3", f"-I{index}", f"-B{base}"]
+            processes.append(start_party(command, work / f"party{index}.log"))
         while True:
             codes = [process.poll() for process in processes]
             if all(code == 0 for code in codes):
@@ -459,12 +446,7 @@ def _run_parties(
             time.sleep(0.1)
         wall = time.perf_counter() - started
     finally:
-        for process in processes:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
-        for log in logs:
-            log.close()
+        stop_parties(processes)
     results = [json.loads((work / f"{i}.json").read_text()) for i in range(len(arguments))]
     for result in results:
         result["load_before"] = load

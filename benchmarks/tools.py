@@ -1,12 +1,14 @@
 """What the benchmarks that run external tools share: a venv per tool built from its pinned
-requirements (their pins clash with ours), free ports for their parties, the last line of
-a party's log, and timing a call."""
+requirements (their pins clash with ours), their parties as processes with a log each, free
+ports for them, the last line of a party's log, and timing a call."""
 
 from __future__ import annotations
 
 import hashlib
+import os
 import random
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -44,6 +46,32 @@ def venv(tool: str, drivers: Path) -> Path:
             )
     stamp.touch()
     return python
+
+
+def start_party(command: list[str], log: Path) -> subprocess.Popen:
+    """A tool's party as a process in a group of its own (so that stopping it ends any
+    helper processes it started too), its output in `log`, outside our venv."""
+    environment = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    with log.open("w") as output:
+        return subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            env=environment,
+            start_new_session=True,
+        )
+
+
+def stop_parties(processes: list[subprocess.Popen], grace: float = 0.0) -> None:
+    """Kill the process group of each party still running after `grace` seconds."""
+    for process in processes:
+        if process.poll() is None:
+            try:
+                process.wait(timeout=grace)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
 
 
 def last_line(work: Path, index: int) -> str:
