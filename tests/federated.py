@@ -1,4 +1,5 @@
-"""A hub in this process for tests: FastAPI's TestClient, parties enrolled by the operator.
+"""The in-process hub (`tessera.testing.inprocess`) populated for tests: three stations,
+their stewards, a researcher and a proposed study; stand-in releases and public studies.
 
 No MPC runs here: these tests exercise who may do what. `tests/test_federation.py` runs a
 whole federation of processes.
@@ -10,17 +11,12 @@ import base64
 import datetime as dt
 from pathlib import Path
 
-from fastapi.testclient import TestClient
-
-from tessera.audit.ledger import genesis_entry
-from tessera.client import Client
-from tessera.crypto.keys import Identity
 from tessera.crypto.sealed import seal
 from tessera.governance.studies import output_digest
-from tessera.hub.app import create_app
-from tessera.station.enrol import enrol
+from tessera.protocol import messages
+from tessera.testing.inprocess import URL, InProcessHub
 
-URL = "http://testserver"
+__all__ = ["URL", "InProcessHub"]
 SCHEMAS = {
     "registry": {"registry": ["pseudonym", "stage", "survival_months", "vital_status"]},
     "gp": {"gp": ["pseudonym", "smoking", "copd"]},
@@ -28,41 +24,14 @@ SCHEMAS = {
 }
 
 
-class Federation:
-    """A hub on `database` (SQLite in `directory` by default) with an operator."""
-
-    def __init__(self, directory: Path, database: str | None = None, **settings):
-        self.directory = directory
-        self.operator_identity = Identity.generate("operator")
-        url = database or f"sqlite:///{directory / 'hub.db'}"
-        genesis = genesis_entry(self.operator_identity).line()
-        self.app = create_app(url, directory / "hub", genesis, **settings)
-        self.http = TestClient(self.app)
-        self.operator = Client(URL, self.operator_identity, http=self.http)
-
-    @property
-    def hub(self):
-        return self.app.state.hub
-
-    def join(self, name: str, role: str, organisation: str) -> Client:
-        token = self.operator.invite(name, role, organisation)
-        identity = enrol(URL, token, self.directory / "parties" / name, http=self.http)
-        return Client(URL, identity, http=self.http)
-
-    def station(self, name: str, organisation: str) -> Client:
-        station = self.join(name, "station", organisation)
-        address = f"127.0.0.1:{9000 + len(self.hub.federation.members)}"
-        station.hub.post("/api/stations/me", {"address": address, "datasets": SCHEMAS[name]})
-        return station
-
 
 def populated(directory: Path, database: str | None = None, **settings) -> dict:
     """A federation of three stations, their stewards and a researcher, with one proposed
     study (`study`) that is not yet approved."""
-    federation = Federation(directory, database, **settings)
+    federation = InProcessHub(directory, database, **settings)
     parties = {"federation": federation}
     for name, organisation in (("registry", "Registry"), ("gp", "GP"), ("helper", "Helper")):
-        parties[name] = federation.station(name, organisation)
+        parties[name] = federation.station(name, organisation, SCHEMAS[name])
         parties[f"steward-{name}"] = federation.join(f"steward-{name}", "steward", organisation)
     parties["researcher"] = federation.join("researcher", "researcher", "University")
     parties["study"] = parties["researcher"].propose(
@@ -100,7 +69,7 @@ def release(parties: dict, station: str, task: str) -> None:
         b"output shares",
         client.identity,
         parties["researcher"].identity.public,
-        f"task {task} output of {station} for researcher",
+        messages.output_context(task, station, "researcher"),
     )
     output = {"researcher": base64.b64encode(sealed).decode()}
     client.hub.write("release", {"task": task, "digest": output_digest(output)}, {"output": output})

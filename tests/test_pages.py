@@ -231,4 +231,8 @@ def test_public_statistics_need_no_sign_in(hub: Served, page: Page):
     assert chart.is_visible()
     box = chart.bounding_box()
     assert box is not None and box["width"] > 300 and box["height"] > 150
-    assert chart.locator("rect.bar").count() == 3  # the suppressed cell draws no bar
+    assert chart.locator(".bar").count() == 3  # the suppressed cell draws no bar
+    assert chart.locator(".suppressed").count() == 1  # but a ×, with its tooltip
+    assert chart.get_attribute("aria-label") == HOSTILE  # the chart's name, as text
+    labels = chart.locator("text").all_text_contents()  # SVG text has no innerText
+    assert {"I", "II", "patients", "smoking: no"} <= set(labels)  # text, not glyph paths

@@ -16,7 +16,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tessera.crypto import threshold
 from tessera.crypto.group import IDENTITY, G, L, Point, base, random_scalar
 from tessera.crypto.threshold import (
     Ciphertext,
@@ -49,6 +48,7 @@ from tessera.crypto.threshold import (
     switch_shares,
     zero_ciphertext,
 )
+from tessera.crypto.threshold.dlog import build_table, lookup
 
 FEW = settings(max_examples=6, deadline=None)
 RNG = secrets.SystemRandom()
@@ -376,12 +376,12 @@ def test_mixing_hides_which_value_matched():
 
 
 def test_the_table_matches_libsodium():
-    table = threshold._build_table(256, int)
+    table = build_table(256, int)
     for j in range(256):
-        assert threshold._lookup(table, base(j).to_bytes()) == j
-        assert threshold._lookup(table, base(-j).to_bytes()) == -j
-    assert threshold._lookup(table, base(256).to_bytes()) is None
-    assert threshold._build_table(256) == table  # with gmpy2 when it is installed
+        assert lookup(table, base(j).to_bytes()) == j
+        assert lookup(table, base(-j).to_bytes()) == -j
+    assert lookup(table, base(256).to_bytes()) is None
+    assert build_table(256) == table  # with gmpy2 when it is installed
 
 
 def test_giant_steps_go_both_ways_up_to_the_bound():

@@ -8,10 +8,12 @@ import io
 import re
 from html.parser import HTMLParser
 from urllib.parse import parse_qs, urlsplit
+from xml.etree import ElementTree
 
 import numpy as np
 import pytest
 from lifelines.statistics import logrank_test
+from markupsafe import Markup
 from PIL import Image
 
 from browser import chromium_page
@@ -19,8 +21,9 @@ from tessera.analyses.kaplan_meier import kaplan_meier, product_limit
 from tessera.analyses.results import KaplanMeierResult, RegressionResult
 from tessera.synth import generate
 from tessera.web import pages
+from tessera.web.charts import bars_svg, steps_svg
 from tessera.web.report import report, save_report
-from tessera.web.statistics import epsilon_of, publication, statistics_page, svg_bars, svg_steps
+from tessera.web.statistics import epsilon_of, publication, statistics_page
 
 HOSTILE = "<script>alert(1)</script>"
 ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
@@ -191,13 +194,65 @@ def test_approvals_page_lists_pending_with_commands():
     assert "tessera study approve s1 --as &lt;identity dir&gt;" in document
     assert "tessera study refuse s1 --reason &quot;...&quot; --as &lt;identity dir&gt;" in document
     # An id a shell would split is quoted, then escaped for HTML.
-    assert "tessera study approve &#x27;s&lt;b&gt;2&#x27; --as" in document
+    assert "tessera study approve &#39;s&lt;b&gt;2&#39; --as" in document
     assert "DUO:0000007" in document and "disease specific research" in document
     assert "No studies await your decision." not in document
 
 
 def test_approvals_page_empty():
     assert "No studies await your decision." in pages.approvals_page([], [], user="steward")
+
+
+class Text(HTMLParser):
+    """The text a browser shows (entities decoded), with the elements it would build."""
+
+    def __init__(self, document: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.tags: list[str] = []
+        self.feed(document)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append(tag)
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+
+    def text(self) -> str:
+        return "".join(self.parts)
+
+
+STEWARD = """O'Brien "the steward" <b>bold</b> & co"""
+
+
+def every_page_with_a_hostile_title_and_steward() -> dict[str, str]:
+    """Each page that shows a study's title or a steward's name, given a hostile one of each."""
+    decision = {"steward": STEWARD, "organisation": "IKNL", "decision": "approve"}
+    hostile = study("s9", HOSTILE, approvals=[decision])
+    crosstab = {"rows": "stage", "cols": "sex", "counts": [["I", "F", 3]]}
+    entry = {"index": 0, "time": "t", "author": STEWARD, "kind": "approve", "summary": HOSTILE}
+    return {
+        "studies": pages.studies_page([hostile], [], user=STEWARD),
+        "approvals": pages.approvals_page([hostile], [hostile], user=STEWARD),
+        "audit": pages.audit_page([entry], "ok", True, user=STEWARD),
+        "statistics": statistics_page(
+            [published("t9", "crosstab", crosstab, HOSTILE, study_title=HOSTILE)], STEWARD
+        ),
+        "login": pages.login_page(f"{HOSTILE} {STEWARD}"),
+    }
+
+
+@pytest.mark.parametrize("name", ["studies", "approvals", "audit", "statistics", "login"])
+def test_a_hostile_study_title_and_a_quoted_steward_name_are_text_on_every_page(name: str):
+    document = every_page_with_a_hostile_title_and_steward()[name]
+    assert HOSTILE not in document and STEWARD not in document
+    assert "<b>bold" not in document and "&lt;b&gt;bold&lt;/b&gt; &amp; co" in document
+    assert "O&#39;Brien &#34;the steward&#34;" in document  # quotes too: safe in attributes
+    shown = Text(document)
+    assert "script" not in shown.tags and "b" not in shown.tags
+    assert HOSTILE in shown.text() and STEWARD in shown.text()  # shown as written
+    if name in ("studies", "approvals"):
+        assert shown.text().count(STEWARD) >= 2  # in the nav and in the study's decisions
 
 
 @pytest.mark.parametrize("ok", [True, False])
@@ -281,14 +336,82 @@ def test_statistics_page_empty_and_malformed():
     assert "cannot be shown" in broken
 
 
-def test_svg_charts_are_self_contained():
-    bars = svg_bars(["I", "II"], {"F": [1, None], "M": [2.5, 4]}, title=HOSTILE)
-    steps = svg_steps({HOSTILE: ([1, 2], [0.8, 0.5])}, title="Survival")
-    for svg in (bars, steps):
-        assert svg.startswith("<svg") and HOSTILE not in svg
-        assert "href" not in svg and "<script" not in svg and "style=" not in svg
-    assert "M" in bars and bars.count("<rect") == 3 + 2  # three bars, two legend swatches
-    assert 'd="M64.0 16.0 H' in steps  # from survival 1 at time 0
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+def parsed(svg: str) -> ElementTree.Element:
+    """The chart as XML (it must be well-formed), with nothing that could load or run."""
+    root = ElementTree.fromstring(svg)
+    assert root.tag == f"{SVG}svg" and root.get("role") == "img" and root.get("class") == "chart"
+    for element in root.iter():
+        assert element.tag not in (f"{SVG}script", f"{SVG}foreignObject", f"{SVG}image")
+        assert element.tag != f"{SVG}style" and "style" not in element.attrib
+        for name, value in element.attrib.items():
+            assert not name.lower().startswith("on"), name
+            if name.endswith("href"):
+                assert value.startswith("#"), value  # only the chart's own definitions
+            assert "url(" not in value or value.startswith("url(#"), value
+    return root
+
+
+def texts(root: ElementTree.Element, tag: str = "text") -> list[str]:
+    return ["".join(e.itertext()) for e in root.iter(f"{SVG}{tag}")]
+
+
+def test_bar_chart_is_valid_self_contained_svg_with_text_labels():
+    bars = bars_svg(["I", "II"], {"F": [1, None], "M": [2.5, 4]}, title=HOSTILE)
+    assert isinstance(bars, Markup) and bars.startswith("<svg") and HOSTILE not in bars
+    assert "http:" not in bars.replace('xmlns="http://www.w3.org/2000/svg"', "")
+    root = parsed(bars)
+    assert root.get("aria-label") == HOSTILE and texts(root, "title")[0] == HOSTILE
+    labels = texts(root)
+    assert {"I", "II", "patients", "F", "M", "×"} <= set(labels)  # text, not glyph paths
+    marks = {c: [e for e in root.iter() if e.get("class") == c] for c in ("bar", "suppressed")}
+    assert len(marks["bar"]) == 3 and len(marks["suppressed"]) == 1  # None: a ×, no bar
+    assert {texts(e, "title")[0] for e in marks["bar"]} == {"I, F: 1", "I, M: 2.5", "II, M: 4"}
+    assert texts(marks["suppressed"][0], "title") == ["II, F: suppressed"]
+    # a NaN is a cell not released: nothing; mathtext is off, so dollars stay text
+    unreleased = parsed(bars_svg(["$a$", "b"], {"n": [float("nan"), 3]}))
+    assert len([e for e in unreleased.iter() if e.get("class") == "bar"]) == 1
+    assert "$a$" in texts(unreleased)
+    assert bars == bars_svg(["I", "II"], {"F": [1, None], "M": [2.5, 4]}, title=HOSTILE)
+
+
+def test_step_chart_is_valid_self_contained_svg():
+    steps = steps_svg({HOSTILE: ([1, 2], [0.8, 0.5]), "M": ([3], [0.4])}, title="Survival")
+    assert HOSTILE not in steps
+    root = parsed(steps)
+    assert root.get("aria-label") == "Survival"
+    curves = [e for e in root.iter() if e.get("class") == "curve"]
+    assert [texts(c, "title")[0] for c in curves] == [HOSTILE, "M"]
+    assert {"time", "survival", "0.50", "1.00", "<script>alert(1…"} <= set(texts(root))
+    with pytest.raises(ValueError, match="times and"):
+        steps_svg({"x": ([1, 2], [0.5])})
+
+
+def test_charts_leave_pyplot_and_rcparams_alone():
+    import matplotlib
+    import matplotlib.pyplot as plt
+
+    before, backend = plt.get_fignums(), matplotlib.get_backend()
+    fonttype = matplotlib.rcParams["svg.fonttype"]
+    bars_svg(["a"], {"n": [1]})
+    assert plt.get_fignums() == before and matplotlib.get_backend() == backend
+    assert matplotlib.rcParams["svg.fonttype"] == fonttype
+
+
+def test_statistics_charts_are_cached_per_publication_and_unique_on_a_page():
+    from tessera.web import statistics
+
+    crosstab = {"rows": "stage", "cols": "sex", "counts": [["I", "F", 3], ["I", "M", None]]}
+    items = [published("t1", "crosstab", crosstab, entry=1), published("t2", "crosstab",
+             crosstab | {"counts": [["I", "F", 4]]}, entry=2)]  # fmt: skip
+    statistics._drawn.cache_clear()
+    first = statistics_page(items)
+    assert statistics._drawn.cache_info().misses == 2
+    assert statistics_page(items) == first and statistics._drawn.cache_info().hits == 2
+    ids = re.findall(r' id="([^"]+)"', first)
+    assert len(ids) == len(set(ids))  # the SVGs' own ids are salted per publication
 
 
 def test_publication_shapes_results_for_the_ledger():
@@ -341,7 +464,7 @@ def test_report_embeds_decodable_plots_and_escaped_tables():
             assert pixels.min() < 100  # something is drawn, not a blank canvas
     assert "log-rank chi2" in document  # the summary, in <pre>
     assert "<table" in document and "at_risk" in document  # to_frame()
-    assert "{&#x27;n&#x27;: &#x27;&lt;script&gt;" in document  # str() of a plain dict
+    assert "{&#39;n&#39;: &#39;&lt;script&gt;" in document  # str() of a plain dict
 
 
 def test_report_leaves_pyplot_alone():

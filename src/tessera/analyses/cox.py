@@ -10,13 +10,38 @@ standardised inside MPC; coefficients and standard errors are mapped back before
 
 from __future__ import annotations
 
+import math
+
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pandas as pd
 
+from tessera.analyses import fits
+from tessera.analyses.fits import (
+    Ask,
+    Fit,
+    Rounds,
+    box,
+    clipped_rows,
+    common_options,
+    covariate_names,
+    midpoints,
+    noise_spread,
+    outer_rows,
+    pairs,
+    reach_of,
+    regression,
+    square,
+    standardised,
+)
+from tessera.analyses.grid import TimeGrid, time_grid
 from tessera.analyses.newton import complete_rows, exact_scale, inverse_spd, standardise, values
+from tessera.analyses.results import RegressionResult
 from tessera.analyses.scans import fill, prefix_sum, suffix_sum
+from tessera.analyses.specs import Joint, Options
 from tessera.analyses.vertical import in_order
+from tessera.privacy.noise import Noise
 
 
 def _group_total(values, first, last):
@@ -115,3 +140,145 @@ def records(beta, scaled_variances, loglik, total, events, scale, covariates: tu
         "n": int(np.rint(total)),
         "events": int(np.rint(events)),
     }
+
+
+def _joint_result(outputs, labels, options: Options) -> RegressionResult:
+    record = records(*outputs, tuple(options["covariates"]))
+    if record["events"] == 0:
+        raise ValueError("no events among the joined patients: a Cox model needs events")
+    return RegressionResult.from_records(record, hazard=True)
+
+
+def _ties(options: Options) -> str:
+    ties = str(options.get("ties", "efron"))
+    if ties not in ("efron", "breslow"):
+        raise ValueError(f"ties {ties!r}: use efron or breslow")
+    return ties
+
+
+def _arguments(options: Options) -> dict:
+    return {
+        "time": options["time"],
+        "event": options["event"],
+        "covariates": tuple(options["covariates"]),
+        "ties": _ties(options),
+        "iterations": int(options.get("iterations", 8)),
+    }
+
+
+def _columns(options: Options) -> dict:
+    numeric = (options["time"], options["event"], *options["covariates"])
+    return {"numeric": numeric, "order_by": options["time"]}
+
+
+JOINT = Joint(statistic, _columns, _arguments, _joint_result)
+
+
+# -- over registries: Breslow's ties on a public time grid, fitted in rounds --
+
+
+def _pooled_options(options: Options, frames, noise: Noise) -> dict:
+    time, event = str(options["time"]), str(options["event"])
+    resolved = common_options(options, noise, [time, event], 1)
+    if not resolved["covariates"]:
+        raise ValueError("a Cox model needs at least one covariate")
+    step = float(options.get("step") or 1.0)
+    grid = time_grid(frames, time, step, options.get("horizon"), noise)
+    return {**resolved, "time": time, "event": event, "step": grid.step, "horizon": grid.horizon}
+
+
+def _grid(options: Options) -> TimeGrid:
+    return TimeGrid(float(options["step"]), float(options["horizon"]))
+
+
+def _pooled_rows(frame: pd.DataFrame, options: Options) -> dict:
+    rows = clipped_rows(frame, options)
+    where, dead = _grid(options).place(rows[options["time"]].to_numpy(),
+                                       rows[options["event"]].to_numpy())  # fmt: skip
+    return {"x": rows[covariate_names(options)].to_numpy(), "bin": where, "dead": dead}
+
+
+def _pooled_vector(rows: dict, options: Options, ask: Ask) -> np.ndarray:
+    """Round 0: the row count, Σ x, and per time bin the events and the events' Σ x; later
+    rounds: per bin of departure Σ exp(x'b), Σ x exp(x'b) and Σ x x' exp(x'b)."""
+    bins, x = _grid(options).bins, standardised(rows["x"], options, ask)
+    where, dead = rows["bin"], rows["dead"]
+    if ask["round"] == 0:
+        died = np.zeros(bins)
+        np.add.at(died, where, dead.astype(float))
+        dead_x = np.zeros((bins, x.shape[1]))
+        np.add.at(dead_x, where[dead], x[dead])
+        return np.r_[len(x), x.sum(axis=0), died, dead_x.ravel()]
+    risk = np.exp(x @ np.asarray(ask["beta"]))
+    parts = np.column_stack([risk, x * risk[:, None], outer_rows(x) * risk[:, None]])
+    per_bin = np.zeros((bins, parts.shape[1]))
+    np.add.at(per_bin, where, parts)
+    return per_bin.ravel()
+
+
+def _pooled_sensitivity(options: Options, ask: Ask) -> float:
+    """A patient sits in one bin: round 0 moves n, Σ x, one bin's events and Σ x; later
+    rounds one bin's risk sums, which the largest exp(x'b) on the clipped box bounds."""
+    reach = reach_of(options, ask)
+    if ask["round"] == 0:
+        return 2 * (1 + float(reach.sum()))
+    low, high = box(options, ask)
+    beta = np.asarray(ask["beta"])
+    largest = math.exp(float(np.sum(np.maximum(beta * low, beta * high))))
+    return largest * (1 + float(reach.sum()) + pairs(reach))
+
+
+def _pooled_researcher(options: Options) -> Rounds:
+    """Round 0 gives n, the covariates' means and the events per bin; then Newton's method
+    on the partial likelihood, whose risk sets are the suffix sums of the bins' sums.
+    Covariates are centred on the bounds' midpoints, or without bounds on their pooled
+    means (estimates unchanged)."""
+    names = covariate_names(options)
+    k, bins = len(names), _grid(options).bins
+    start, bounded = midpoints(options), set(options["clip"]) == set(names)
+    total = yield {"round": 0, "beta": [0.0] * k, "centre": start}
+    n = max(int(np.rint(total[0])), 0)
+    scale = np.asarray(options["scale"])
+    means = np.asarray(start) + scale * total[1 : 1 + k] / max(n, 1)
+    centre = start if bounded else [float(c) for c in means]
+    died = np.maximum(total[1 + k : 1 + k + bins], 0.0)
+    if math.isinf(float(options["epsilon"])):
+        died = np.rint(died)
+    moved = (np.asarray(centre) - np.asarray(start)) / scale
+    dead_x = total[1 + k + bins :].reshape(bins, k) - died[:, None] * moved
+    if not died.sum() > 0:
+        raise ValueError("no events among the selected patients: a Cox model needs events")
+    steps, number = fits.newton(options, k), 1
+    beta = next(steps)
+    while True:
+        ask = {"round": number, "beta": beta.tolist(), "centre": centre}
+        sums = yield ask
+        suffix = sums.reshape(bins, -1)[::-1].cumsum(axis=0)[::-1]
+        spread = noise_spread(POOLED, options, ask, sums.size) * np.sqrt(np.arange(bins, 0, -1))
+        use = (died > 0) & (suffix[:, 0] > 10 * spread)  # risk sets clear of their noise
+        if not use.any():
+            raise ValueError("the noise drowns every risk set: give a larger epsilon, wider "
+                             "--time-step bins or a shorter --horizon")  # fmt: skip
+        s0, s1 = suffix[use, 0], suffix[use, 1 : 1 + k]
+        s2 = np.array([square(row, k) for row in suffix[use, 1 + k :]])
+        d = died[use]
+        loglik = float(np.sum(dead_x[use] @ beta) - np.sum(d * np.log(s0)))
+        ratio = s1 / s0[:, None]
+        gradient = dead_x[use].sum(axis=0) - d @ ratio
+        hessian = np.einsum("b,bij->ij", d, s2 / s0[:, None, None]) - np.einsum(
+            "b,bi,bj->ij", d, ratio, ratio
+        )
+        try:
+            beta = steps.send((gradient, hessian, loglik))
+        except StopIteration as done:
+            beta, covariance, loglik = done.value
+            break
+        number += 1
+    back = np.diag(1.0 / scale)
+    events = round(float(died.sum()))
+    return regression(names, back @ beta, back @ covariance @ back.T, n, options,
+                       events=events, log_likelihood=loglik, hazard=True)  # fmt: skip
+
+
+POOLED = Fit(_pooled_options, _pooled_rows, _pooled_vector, _pooled_sensitivity,
+             _pooled_researcher)  # fmt: skip

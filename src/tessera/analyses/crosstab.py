@@ -2,13 +2,15 @@
 
 Inside MPC: counts = (weighted one-hot rows)ᵀ · (one-hot columns). Cells below the minimum
 size are replaced by -1 *inside* the computation, so a suppressed count never leaves it.
-(Secondary suppression, so that margins cannot give a cell back, is issue 6's.)
 """
 
 from __future__ import annotations
 
 import jax.numpy as jnp
 import numpy as np
+
+from tessera.analyses.results import CrossTableResult
+from tessera.analyses.specs import Joint, Options
 
 
 def statistic(table, weight, rows: str, cols: str, min_cell: int = 10):
@@ -24,3 +26,16 @@ def records(counts: np.ndarray, row_levels: list[str], col_levels: list[str]) ->
         for i, r in enumerate(row_levels)
         for j, c in enumerate(col_levels)
     ]
+
+
+def _result(outputs, labels, options: Options) -> CrossTableResult:
+    rows, cols = str(options["rows"]), str(options["cols"])
+    return CrossTableResult(rows, cols, records(outputs[0], labels[rows], labels[cols]))
+
+
+JOINT = Joint(
+    statistic,
+    lambda o: {"categorical": (o["rows"], o["cols"])},
+    lambda o: {"rows": o["rows"], "cols": o["cols"], "min_cell": int(o.get("min_cell", 10))},
+    _result,
+)

@@ -1,12 +1,11 @@
-"""Count, mean, standard deviation and quartiles of numeric columns over the joined table,
-and histograms on public bin edges.
+"""Count, mean, standard deviation and quartiles of numeric columns over the joined table.
 
 A row counts when every party holds the patient and the column's value is present.
 Quartiles come from one oblivious sort per column (rows that do not count sort last) and
 are interpolated linearly between order statistics, as numpy and pandas do. Minimum and
 maximum are not released: they are single patients' values. A column counted on fewer
-than `min_count` patients releases nothing but that fact; histogram bins below `min_cell`
-are suppressed. Both checks happen inside MPC, so a suppressed figure never leaves it.
+than `min_count` patients releases nothing but that fact; the check happens inside MPC, so
+a withheld figure never leaves it.
 """
 
 from __future__ import annotations
@@ -14,6 +13,9 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import numpy as np
+
+from tessera.analyses.results import DescriptionResult
+from tessera.analyses.specs import Joint, Options
 
 QUANTILES = (0.25, 0.5, 0.75)
 LARGEST = 2.0**24  # values at or above this sort among the rows that do not count
@@ -67,21 +69,18 @@ def records(result: np.ndarray, columns: tuple[str, ...]) -> dict[str, dict[str,
     return out
 
 
-def histogram(table, weight, column: str, edges: tuple[float, ...], min_cell: int = 10):
-    """Counts per bin [edges[i], edges[i+1]) (the last bin includes its upper edge)."""
-    value, present = table[column][:, 0], table[column][:, 1]
-    w = weight * present
-    at_least = [(value >= e).astype(w.dtype) for e in edges[:-1]] + [
-        (value > edges[-1]).astype(w.dtype)
-    ]
-    counts = jnp.round(jnp.stack([jnp.sum(w * a) for a in at_least]))
-    counts = counts[:-1] - counts[1:]
-    return jnp.where(counts >= min_cell, counts, -1.0)
+def _columns(options: Options) -> tuple[str, ...]:
+    return tuple(str(c) for c in options["columns"])
 
 
-def histogram_records(counts: np.ndarray, edges: tuple[float, ...]) -> list[list]:
-    """[[lower, upper, n or None], ...] with suppressed bins as None."""
-    return [
-        [edges[i], edges[i + 1], None if n < 0 else int(np.rint(n))]
-        for i, n in enumerate(np.asarray(counts))
-    ]
+def _result(outputs, labels, options: Options) -> DescriptionResult:
+    minimum = int(options.get("min_count", 10))
+    return DescriptionResult(records(outputs[0], _columns(options)), minimum)
+
+
+JOINT = Joint(
+    statistic,
+    lambda o: {"numeric": _columns(o)},
+    lambda o: {"columns": _columns(o), "min_count": int(o.get("min_count", 10))},
+    _result,
+)

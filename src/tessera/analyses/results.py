@@ -5,6 +5,7 @@ They hold only what an analysis released to its recipient.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -193,3 +194,162 @@ class CrossTableResult:
         frame.plot.bar(ax=ax, rot=0)
         ax.set(ylabel="patients", xlabel=self.rows)
         return ax
+
+
+@dataclass(frozen=True)
+class CountResult:
+    """Counts by the `by` columns across registries: `cells` rows are [level, ..., n] with
+    n None where suppressed; `epsilon` is the privacy loss of the release (None: no noise)."""
+
+    by: tuple[str, ...]
+    cells: list[list]
+    epsilon: float | None
+    min_cell: int
+    registries: int
+
+    def to_frame(self) -> pd.DataFrame:
+        frame = pd.DataFrame(self.cells, columns=[*self.by, "n"])
+        return frame.set_index(list(self.by)) if self.by else frame
+
+    def to_dict(self) -> dict:
+        return {"counts": self.cells, "epsilon": self.epsilon}
+
+    def __str__(self) -> str:
+        privacy = "no noise" if self.epsilon is None else f"epsilon = {self.epsilon:g}"
+        head = (
+            f"Counts across {self.registries} registries ({privacy}, cells below "
+            f"{self.min_cell} suppressed with their complements, shown as <min)"
+        )
+        frame = self.to_frame()
+        shown = frame["n"].map(lambda n: "<min" if n is None or pd.isna(n) else str(int(n)))
+        table = shown.unstack(self.by[-1]).to_string() if len(self.by) >= 2 else shown.to_string()
+        return f"{head}\n{table}"
+
+    def plot(self, ax=None):
+        """Bars per level of the first `by` column, grouped by the last; gaps are
+        suppressed cells."""
+        import matplotlib.pyplot as plt
+
+        ax = ax or plt.subplots(figsize=(7, 4))[1]
+        frame = self.to_frame()["n"].astype(float)
+        if len(self.by) >= 2:
+            frame = frame.unstack(self.by[-1])
+        frame.plot.bar(ax=ax, rot=0)
+        ax.set(ylabel="patients", xlabel=" × ".join(self.by[:-1] or self.by))
+        return ax
+
+
+@dataclass(frozen=True)
+class HistogramResult:
+    """Counts of a numeric column in public bins (None: withheld), and quantiles read off
+    the counts by linear interpolation within a bin, as from grouped data; values outside
+    the edges are not counted. `epsilon`: the privacy loss of the release (None: no noise)."""
+
+    column: str
+    edges: list[float]
+    counts: list[int | None]
+    epsilon: float | None
+    quantiles: dict[float, float]
+
+    @property
+    def labels(self) -> list[str]:
+        """[a, b) per bin, the last one [a, b] (numpy's bins)."""
+        pairs = list(itertools.pairwise(self.edges))
+        return [f"[{a:g}, {b:g}{']' if i == len(pairs) - 1 else ')'}" for i, (a, b) in
+                enumerate(pairs)]  # fmt: skip
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame({"bin": self.labels, "n": self.counts}).set_index("bin")
+
+    def to_dict(self) -> dict:
+        return {
+            "counts": [[label, n] for label, n in zip(self.labels, self.counts, strict=True)],
+            "edges": self.edges,
+            "quantiles": {f"{q:g}": v for q, v in self.quantiles.items()},
+            "epsilon": self.epsilon,
+        }
+
+    def __str__(self) -> str:
+        privacy = "no noise" if self.epsilon is None else f"epsilon = {self.epsilon:g}"
+        shown = self.to_frame()["n"].map(lambda n: "<min" if n is None else str(n))
+        quantiles = ", ".join(f"q{q:g} = {v:.4g}" for q, v in self.quantiles.items())
+        return f"Histogram of {self.column} ({privacy})\n{shown.to_string()}\n{quantiles}"
+
+    def plot(self, ax=None):
+        import matplotlib.pyplot as plt
+
+        ax = ax or plt.subplots(figsize=(7, 4))[1]
+        heights = [np.nan if n is None else n for n in self.counts]
+        ax.stairs(np.nan_to_num(heights), self.edges, fill=True, alpha=0.6)
+        ax.set(xlabel=self.column, ylabel="patients")
+        return ax
+
+
+@dataclass(frozen=True)
+class MeanResult:
+    """Per cell of the `by` columns: how many rows, the sum and the mean of `column`, its
+    values clipped to the public `bounds` and rounded to `resolution` (None: withheld)."""
+
+    column: str
+    by: tuple[str, ...]
+    cells: list[list]  # [level, ..., n, sum, mean]
+    epsilon: float | None
+
+    def to_frame(self) -> pd.DataFrame:
+        frame = pd.DataFrame(self.cells, columns=[*self.by, "n", "sum", "mean"])
+        return frame.set_index(list(self.by)) if self.by else frame
+
+    def to_dict(self) -> dict:
+        return {"means": self.cells, "epsilon": self.epsilon}
+
+    def __str__(self) -> str:
+        privacy = "no noise" if self.epsilon is None else f"epsilon = {self.epsilon:g}"
+        return f"Mean of {self.column} ({privacy})\n{self.to_frame().to_string()}"
+
+    def plot(self, ax=None):
+        import matplotlib.pyplot as plt
+
+        ax = ax or plt.subplots(figsize=(7, 4))[1]
+        self.to_frame()["mean"].astype(float).plot.bar(ax=ax, rot=0)
+        ax.set(ylabel=f"mean {self.column}")
+        return ax
+
+
+@dataclass(frozen=True)
+class DescriptionResult:
+    """Per numeric column: count, mean, standard deviation and quartiles of the joined
+    patients; None where fewer than `min_count` were counted (nothing is released then)."""
+
+    columns: dict[str, dict[str, float | None]]
+    min_count: int
+
+    def to_frame(self) -> pd.DataFrame:
+        return pd.DataFrame.from_dict(self.columns, orient="index")
+
+    def to_dict(self) -> dict:
+        return {"columns": self.columns}
+
+    def __str__(self) -> str:
+        hidden = f"<{self.min_count}"
+        return self.to_frame().map(lambda v: _figure(v, hidden)).to_string()
+
+    def plot(self, ax=None):
+        """Each column's quartiles as a box (no whiskers: extremes are not released)."""
+        import matplotlib.pyplot as plt
+
+        shown = {c: f for c, f in self.columns.items() if f.get("q50") is not None}
+        ax = ax or plt.subplots(figsize=(6, 1 + 0.6 * max(len(shown), 1)))[1]
+        stats_ = [
+            {"label": c, "q1": f["q25"], "med": f["q50"], "q3": f["q75"], "whislo": f["q25"],
+             "whishi": f["q75"], "mean": f["mean"]}
+            for c, f in shown.items()
+        ]  # fmt: skip
+        if stats_:
+            ax.bxp(stats_, vert=False, showmeans=True, showfliers=False)
+        return ax
+
+
+def _figure(value: object, hidden: str) -> str:
+    if value is None or pd.isna(value):
+        return hidden
+    return str(value) if isinstance(value, int) else f"{value:.4g}"

@@ -7,6 +7,10 @@ released, the others are zeros: row positions say no more than the released coun
 The recipient gets only those counts — times, at-risk and events ahead per group — and
 computes survival, Greenwood intervals and the log-rank test from them in the clear
 (`from_counts`, `logrank`), exactly as lifelines does.
+
+Over registries (`POOLED`): each registry counts its events and departures per public time
+bin (`tessera.analyses.grid.TimeGrid`) and group; the recipient reads the same curves off
+the pooled counts.
 """
 
 from __future__ import annotations
@@ -16,10 +20,14 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from tessera.analyses.grid import TimeGrid, column, domain, numeric_rows, selected, time_grid
 from tessera.analyses.kaplan_meier import product_limit
 from tessera.analyses.newton import complete_rows
+from tessera.analyses.results import KaplanMeierResult
 from tessera.analyses.scans import suffix_sum
+from tessera.analyses.specs import Joint, Options, Pooled, Released
 from tessera.analyses.vertical import in_order
+from tessera.privacy.noise import Noise
 
 
 def statistic(table, weight, time: str, event: str, group: str | None = None):
@@ -78,3 +86,80 @@ def logrank(valid, at_risk, ahead) -> tuple[float, float]:
     z = observed_minus_expected[:-1]
     chi2 = float(z @ np.linalg.solve(variance[:-1, :-1], z))
     return chi2, float(stats.chi2.sf(chi2, share.shape[1] - 1))
+
+
+def _joint_result(outputs, labels, options: Options) -> KaplanMeierResult:
+    by = options.get("by")
+    curves = from_counts(*outputs, labels[by] if by else ["all"])
+    if not any(len(c) for c in curves.values()):
+        raise ValueError("no patient is in every party's data: nothing to estimate")
+    test = logrank(outputs[0], outputs[2], outputs[3]) if by else None
+    return KaplanMeierResult(curves, test)
+
+
+JOINT = Joint(
+    statistic,
+    lambda o: {
+        "numeric": (o["time"], o["event"]),
+        "order_by": o["time"],
+        "categorical": (o["by"],) if o.get("by") else (),
+    },
+    lambda o: {"time": o["time"], "event": o["event"], "group": o.get("by")},
+    _joint_result,
+)
+
+
+# -- over registries --
+
+
+def survival_bins(frame, time: str, event: str, group: str | None, levels, grid: TimeGrid):
+    """One registry's events and departures per time bin and group: (bins, groups, 2)."""
+    names = [time, event]
+    labels = levels[group] if group else ["all"]
+    rows = numeric_rows(frame, names)
+    if group:
+        codes = pd.Categorical(column(frame, group).astype("string"), categories=labels).codes
+        codes = pd.Series(codes, index=frame.index).loc[rows.index].to_numpy()
+    else:
+        codes = np.zeros(len(rows), dtype=np.int64)
+    keep = codes >= 0
+    bins, events = grid.place(rows[time].to_numpy()[keep], rows[event].to_numpy()[keep])
+    out = np.zeros((grid.bins, len(labels), 2), dtype=np.int64)
+    np.add.at(out, (bins, codes[keep], 0), events.astype(np.int64))
+    np.add.at(out, (bins, codes[keep], 1), 1)
+    return out
+
+
+def _pooled_options(options: Options, frames, noise: Noise) -> dict:
+    by = options.get("by")
+    groups = domain([by], frames, dict(options.get("levels") or {}), noise) if by else {}
+    step, horizon = float(options.get("step", 1.0)), options.get("horizon")
+    grid = time_grid(frames, str(options["time"]), step, horizon, noise)
+    return {**options, "levels": groups, "step": grid.step, "horizon": grid.horizon}
+
+
+def _pooled_vector(frame: pd.DataFrame, options: Options) -> np.ndarray:
+    grid = TimeGrid(options["step"], options["horizon"])
+    rows = selected(frame, options.get("where"))
+    return survival_bins(rows, options["time"], options["event"], options.get("by"),
+                         options["levels"], grid)  # fmt: skip
+
+
+def _pooled_result(released: Released, options: Options, epsilon, registries: int):
+    grid = TimeGrid(options["step"], options["horizon"])
+    values = released.values
+    events, leaving = np.clip(values[..., 0], 0, None), np.clip(values[..., 1], 0, None)
+    events = np.minimum(events, leaving)  # noise can make them disagree: post-processing
+    at_risk = leaving[::-1].cumsum(axis=0)[::-1]
+    ahead = events[::-1].cumsum(axis=0)[::-1]
+    by = options.get("by")
+    labels = options["levels"][by] if by else ["all"]
+    valid = np.ones(grid.bins)
+    curves = from_counts(valid, grid.times, at_risk, ahead, labels)
+    if not any(len(c) for c in curves.values()):
+        raise ValueError("no patient with follow-up among the selected rows: nothing to estimate")
+    test = logrank(valid, at_risk, ahead) if by else None
+    return KaplanMeierResult(curves, test)
+
+
+POOLED = Pooled(_pooled_options, _pooled_vector, _pooled_result, sensitivity=2)

@@ -34,12 +34,13 @@ from tessera.crypto.keys import (
     fingerprint,
     verify,
 )
+from tessera.errors import TesseraError
 
 START = "0" * 64  # the "previous hash" of entry 0
 OPERATOR = "operator"
 
 
-class LedgerError(ValueError):
+class LedgerError(TesseraError, ValueError):
     """The first entry (by line) that breaks a rule, and which rule."""
 
     def __init__(self, line: int, reason: str):

@@ -25,23 +25,30 @@ from pathlib import Path
 
 import pandas as pd
 
-from tessera.analyses.catalogue import analysis
-from tessera.analyses.vertical import plan_for_columns
-from tessera.client.connection import HubConnection, HubError
-from tessera.client.pooled import Rounds, pooled_key, released
+from tessera.analyses.fits import Fit
+from tessera.analyses.registry import analysis
+from tessera.client.pooled import pooled_key, pooled_result
 from tessera.crypto.keys import Identity
 from tessera.crypto.sealed import seal, unseal
+from tessera.errors import TesseraError
 from tessera.governance.studies import Federation, Study, publication_problem
 from tessera.mpc.session import Accuracy, reconstruct
-from tessera.station.enrol import invite
-from tessera.station.policy import digest
+from tessera.protocol import messages, tasks
+from tessera.protocol.connection import HubConnection, HubError
+from tessera.protocol.enrolment import invite
 from tessera.web.statistics import epsilon_of, publication
 
 STAGES = {"pending": "awaiting the stations' decisions", "ready": "stations computing (MPC)"}
 
 
-class TaskFailed(RuntimeError):
-    """The task ended without a result; the message gives each station's reason."""
+class TaskFailed(TesseraError, RuntimeError):
+    """The task ended without a result; the message gives each station's reason.
+    `retryable`: a station's MPC engine aborted (a rare crash in its link layer, see
+    `tessera.mpc.local.EngineAborted`), so the same task submitted again may well run."""
+
+    def __init__(self, message: str, retryable: bool = False):
+        super().__init__(message)
+        self.retryable = retryable
 
 
 class Client:
@@ -151,31 +158,16 @@ class Client:
         accuracy: str | None = None,
         **options,
     ) -> str:
-        """Submit analysis `name` (see `tessera.analyses.catalogue`) over `datasets`
-        (station -> dataset; the first anchors the join), with `helper` as the third party
-        if only two stations hold data. Parameters go sealed to each station."""
-        entry = analysis(name)
+        """Submit analysis `name` (`tessera.analyses.registry`) over `datasets` (station ->
+        dataset; the first anchors the join), with `helper` as the third party if only two
+        stations hold data. Parameters go sealed to each station."""
+        analysis(name).defaults("joint")  # says so if it does not run over joined data
         self.sync()
-        columns = self._columns(datasets)
-        world = [*datasets, *([helper] if helper else [])]
-        match = {"join": join, **({"link": dict(link)} if link is not None else {})}
-        plan_for_columns(columns, where=where, **entry.columns(options), **match)  # fails early
-        task = secrets.token_hex(8)
-        parameters = {
-            "nonce": secrets.token_hex(16),
-            "task": task,
-            "study": study,
-            "analysis": name,
-            "options": options,
-            "datasets": dict(datasets),
-            "columns": columns,
-            "world": world,
-            "match": match,
-            "where": where,
-            "accuracy": accuracy or entry.accuracy,
-            "recipients": list(recipients or (self.name,)),
-        }
-        return self._send_task(task, study, world, parameters)
+        parameters = tasks.joint_parameters(
+            study, name, datasets, self._columns(datasets), options,
+            list(recipients or (self.name,)), helper, join, link, where, accuracy,
+        )  # fmt: skip
+        return self._send_task(parameters)
 
     def _columns(self, datasets: Mapping[str, str]) -> dict[str, list[str]]:
         """The column names each station publishes for its dataset of the task: the
@@ -190,28 +182,27 @@ class Client:
             columns[station] = schemas[station][dataset]
         return columns
 
-    def _send_task(self, task: str, study: str, world: list[str], parameters: dict,
-                   extra: Mapping | None = None) -> str:  # fmt: skip
+    def _send_task(self, parameters: dict) -> str:
         """Seal the parameters to each station and sign the task entry."""
-        plain = json.dumps(parameters).encode()
+        task, world, plain = parameters["task"], parameters["world"], json.dumps(parameters)
         sealed = {
             station: base64.b64encode(
                 seal(
-                    plain,
+                    plain.encode(),
                     self.identity,
                     self.federation.members[station].public,
-                    f"task {task} parameters for {station}",
+                    messages.parameters_context(task, station),
                 )
             ).decode()
             for station in world
         }
         body = {
             "task": task,
-            "study": study,
+            "study": parameters["study"],
             "stations": world,
             "recipients": parameters["recipients"],
-            "digest": digest(parameters),
-            **(extra or {}),
+            "digest": tasks.digest(parameters),
+            **({"mode": "pooled"} if parameters.get("mode") == "pooled" else {}),
         }
         self.hub.write("task", body, {"parameters": sealed})
         return task
@@ -225,44 +216,24 @@ class Client:
         threshold: int | None = None,
         **options,
     ) -> str:
-        """Submit an analysis over registries (`tessera.analyses.queries.POOLED`: "counts",
-        "kaplan-meier", ...; or a model of `tessera.analyses.fits.FITS`: "logistic", "cox")
-        over `datasets` (registry station -> dataset), each registry adding noise for
+        """Submit an analysis over registries (one that runs "pooled" in
+        `tessera.analyses.registry`: counts, kaplan-meier, ..., or the models logistic and
+        cox) over `datasets` (registry station -> dataset), each registry adding noise for
         `epsilon` and charging it to its budget. The result is key-switched to a key only
         this identity can derive (`pooled_key`), so this identity is the one recipient; a
         model's rounds are asked by `wait`, which must run in this client."""
-        from tessera.analyses.fits import FITS
-        from tessera.analyses.horizontal import majority
-        from tessera.analyses.queries import POOLED
-        from tessera.station.pooled import resolved
-
-        if name not in POOLED and name not in FITS:
-            names = ", ".join([*POOLED, *FITS])
-            raise ValueError(f"{name!r} is not an analysis over registries: use one of {names}")
-        if not 0 < float(epsilon) < float("inf"):
-            raise ValueError("a pooled release needs a finite, positive epsilon")
-        resolved({"analysis": name, "options": options, "epsilon": epsilon})  # fails early
+        entry = analysis(name)
+        entry.defaults("pooled")  # says so if it does not run over registries
         self.sync()
-        world = list(datasets)
         task = secrets.token_hex(8)
-        parameters = {
-            "nonce": secrets.token_hex(16),
-            "task": task,
-            "study": study,
-            "mode": "pooled",
-            "analysis": name,
-            "options": options,
-            "datasets": dict(datasets),
-            "columns": self._columns(datasets),
-            "world": world,
-            "epsilon": float(epsilon),
-            "threshold": int(threshold or majority(len(world))),
-            "target": pooled_key(self.identity, task).public.to_bytes().hex(),
-            "recipients": [self.name],
-        }
-        if name in FITS:
+        target = pooled_key(self.identity, task).public
+        parameters = tasks.pooled_parameters(
+            study, name, datasets, self._columns(datasets), options, epsilon, self.name,
+            target, threshold, task,
+        )  # fmt: skip
+        if isinstance(entry.implementation("pooled"), Fit):  # its rounds are asked by `wait`
             self.fits[task] = parameters
-        return self._send_task(task, study, world, parameters, {"mode": "pooled"})
+        return self._send_task(parameters)
 
     def status(self, task: str, wait: float = 0.0) -> dict:
         """The task's status; with `wait`, the hub answers once it is done or failed (or
@@ -285,7 +256,7 @@ class Client:
             try:
                 return self.wait(task, progress=progress)
             except TaskFailed as failure:
-                if "engine aborted" not in str(failure) or attempt == retries:
+                if not failure.retryable or attempt == retries:
                     raise
 
     def wait(self, task: str, timeout: float = 1800.0, progress: bool = True):
@@ -306,7 +277,7 @@ class Client:
                 bar.update(shown, description=stage)
                 if state["status"] == "ready" and task in self.fits and task not in self.fitted:
                     bar.update(shown, description="asking the registries' rounds")
-                    self.fitted[task] = self._rounds(task, self.fits[task])
+                    self.fitted[task] = pooled_result(self, task, self.fits[task], None)
                 if state["status"] in ("done", "failed"):
                     break
                 if time.monotonic() > deadline:
@@ -318,38 +289,31 @@ class Client:
         shares and reconstructed here, the only place it ever exists in the clear."""
         state = state or self.status(task)
         if state["status"] == "failed":
-            raise TaskFailed(f"task {task} failed: {state['reason']}")
+            retry = bool(state.get("retryable"))
+            raise TaskFailed(f"task {task} failed: {state['reason']}", retryable=retry)
         if state["status"] != "done":
             raise HubError(409, f"task {task} is {state['status']}: wait for it")
         self.sync()
-        messages = {}
+        released = {}
         for station in state["stations"]:
             sealed = base64.b64decode(state["output"][station])
             sender = self.federation.members[station].public
-            context = f"task {task} output of {station} for {self.name}"
-            messages[station] = json.loads(unseal(sealed, self.identity, sender, context))
-        analysed = {json.dumps(m["analysis"], sort_keys=True) for m in messages.values()}
+            context = messages.output_context(task, station, self.name)
+            released[station] = json.loads(unseal(sealed, self.identity, sender, context))
+        analysed = {json.dumps(m["analysis"], sort_keys=True) for m in released.values()}
         if len(analysed) != 1:
             raise ValueError(f"the stations of task {task} disagree on what they computed")
-        what = next(iter(messages.values()))["analysis"]
-        if "pooled" in next(iter(messages.values())):
-            outputs = {n: m["pooled"] for n, m in messages.items()}
-            if "rounds" in outputs[what["world"][0]]:
-                if task not in self.fitted:
-                    self.fitted[task] = self._rounds(task, what)
-                return self.fitted[task]
-            return released(self, task, what, outputs)
-        shares = [[base64.b64decode(s) for s in messages[n]["shares"]] for n in what["world"]]
-        labels = {k: v for m in messages.values() for k, v in m["labels"].items()}
+        what = next(iter(released.values()))["analysis"]
+        if "pooled" in next(iter(released.values())):
+            outputs = {n: m["pooled"] for n, m in released.items()}
+            if task not in self.fitted:
+                self.fitted[task] = pooled_result(self, task, what, outputs)
+            return self.fitted[task]
+        shares = [[base64.b64decode(s) for s in released[n]["shares"]] for n in what["world"]]
+        labels = {k: v for m in released.values() for k, v in m["labels"].items()}
         outputs = reconstruct(shares, Accuracy.preset(what["accuracy"]))
-        return analysis(what["name"]).result(outputs, labels, what["options"])
-
-    def _rounds(self, task: str, what: Mapping):
-        """A model's result, asking its rounds (or reading them, once asked)."""
-        try:
-            return Rounds(self, task, what).run()
-        except ValueError as error:  # e.g. the noise drowned the risk sets: say so plainly
-            raise TaskFailed(f"task {task}: {error}") from None
+        joint = analysis(what["name"]).implementation("joint")
+        return joint.result(outputs, labels, what["options"])
 
     def publish(self, task: str, title: str) -> dict:
         """Publish a complete task's result under `title` on the hub's public statistics, for

@@ -15,12 +15,13 @@ import time
 from collections.abc import Callable, Mapping
 
 from tessera.crypto.keys import Identity, decode_signature, encode_signature, verify
+from tessera.errors import TesseraError
 
 WINDOW_SECONDS = 300
 HEADERS = ("X-Tessera-Party", "X-Tessera-Time", "X-Tessera-Nonce", "X-Tessera-Signature")
 
 
-class RequestRefused(ValueError):
+class RequestRefused(TesseraError, ValueError):
     """Why a signed request is not accepted (never echoes the request's content)."""
 
 

@@ -15,13 +15,14 @@ from cryptography.hazmat.primitives import hpke
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
 
 from tessera.crypto.keys import Identity, PublicIdentity, decode_key, verify
+from tessera.errors import TesseraError
 
 SUITE = hpke.Suite(hpke.KEM.X25519, hpke.KDF.HKDF_SHA256, hpke.AEAD.CHACHA20_POLY1305)
 LABEL = b"tessera-sealed-v1"
 SIGNATURE_BYTES = 64
 
 
-class SealError(ValueError):
+class SealError(TesseraError, ValueError):
     """A sealed message that is not for this recipient, context or sender, or was altered."""
 
 

@@ -16,6 +16,7 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from tessera.analyses.registry import ANALYSES
 from tessera.audit.ledger import OPERATOR, Chain, Entry, LedgerError, Member, canonical
 
 # Data Use Ontology purposes a study may name (https://github.com/EBISPOT/DUO).
@@ -27,12 +28,11 @@ PURPOSES = {
     "DUO:0000012": "research specific restrictions",
 }
 ROLES = ("steward", "researcher", "auditor", "station")
-ANALYSES = ("crosstab", "describe", "histogram", "kaplan-meier", "logistic", "cox", "counts",
-            "mean")  # fmt: skip
 # A task's `mode`: "joint" runs MPC among exactly 3 stations (vertical data); "pooled" adds up
 # encrypted aggregates of 2 or more registries with one schema (`tessera.station.pooled`).
 MODES = ("joint", "pooled")
-PUBLISHABLE = ("counts", "crosstab", "kaplan-meier")  # result kinds a `publish` entry carries
+# the kinds of public statistics a `publish` entry carries, as the analyses release them
+PUBLISHABLE = tuple(dict.fromkeys(a.publishes for a in ANALYSES.values() if a.publishes))
 
 
 class GovernanceError(LedgerError):
@@ -139,6 +139,14 @@ class TaskState:
     released: dict[str, str] = field(default_factory=dict)  # station -> digest of its output
     failures: dict[str, str] = field(default_factory=dict)  # station -> reason
     mode: str = "joint"  # see MODES
+    aborted: set[str] = field(default_factory=set)  # stations whose MPC engine crashed
+
+    @property
+    def retryable(self) -> bool:
+        """Failed only because an MPC engine crashed: the same task again may well run."""
+        return self.status == "failed" and bool(self.aborted) and all(
+            accept for accept, _ in self.decisions.values()
+        )
 
     @property
     def status(self) -> str:
@@ -325,6 +333,8 @@ class Federation:
     def _apply_failure(self, entry: Entry) -> None:
         task = self.tasks[str(entry.body["task"])]
         task.failures[entry.author] = str(entry.body.get("reason", ""))
+        if entry.body.get("aborted") is True:
+            task.aborted.add(entry.author)
 
     def released_on(self, task: str) -> str | None:
         """The date (ISO, UTC) of the task's last `release` entry: the date a publication

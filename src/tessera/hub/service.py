@@ -12,7 +12,6 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
-import re
 import secrets
 import threading
 import time
@@ -24,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from tessera.audit.ledger import Entry, LedgerError
-from tessera.crypto.threshold import add_all, pack_ciphertexts, unpack_ciphertexts
+from tessera.errors import TesseraError
 from tessera.governance.studies import Federation, TaskState, output_digest
 from tessera.hub.database import (
     LedgerRow,
@@ -37,25 +36,22 @@ from tessera.hub.database import (
     engine_for,
     migrate,
 )
+from tessera.protocol import messages
+from tessera.protocol.board import add_up, decode, encode
 
 SESSION_DEADLINE = 900.0  # seconds a ready task may take before the hub declares it failed
 SIGN_IN_SECONDS = 300
-# what stations of a registry-spanning task send (`tessera.station.pooled`)
-MESSAGE_KINDS = re.compile(
-    r"dealing|contribution(:\d{1,3})?|partial|switch:\d{1,3}|mix:\d{1,3}(:\d{1,3})?"
-)
-ASK_KINDS = re.compile(r"round:\d{1,3}")  # a model's rounds, asked by the recipient
 
 
-class Conflict(ValueError):
+class Conflict(TesseraError, ValueError):
     """The ledger moved on since the entry was signed: fetch the head and sign again."""
 
 
-class Forbidden(PermissionError):
+class Forbidden(TesseraError, PermissionError):
     """The caller may not do this (the message says why, never quoting data)."""
 
 
-class NotFound(LookupError):
+class NotFound(TesseraError, LookupError):
     pass
 
 
@@ -270,6 +266,7 @@ class Hub:
                 "study": state.study,
                 "status": status,
                 "reason": reason,
+                "retryable": status == "failed" and state.retryable,
                 "stations": list(state.stations),
                 "recipients": list(state.recipients),
                 "created": _aware(row.created).isoformat(),
@@ -327,12 +324,12 @@ class Hub:
         add the contributions up (ciphertexts: the hub can add them, not read them) as the
         hub's own `sum` (`sum:r`) message."""
         state = self._state(task_id)
-        if ASK_KINDS.fullmatch(kind):
+        if messages.RECIPIENT_KINDS.fullmatch(kind):
             if sender not in state.recipients:
                 raise Forbidden(f"only the recipient of task {task_id!r} asks for its rounds")
         elif sender not in state.stations:
             raise Forbidden(f"{sender!r} is not a station of task {task_id!r}")
-        elif not MESSAGE_KINDS.fullmatch(kind):
+        elif not messages.STATION_KINDS.fullmatch(kind):
             raise Forbidden(f"{kind!r} is not a message of the protocol")
         with self.lock:
             if self._status(state, self._row(task_id))[0] != "ready":
@@ -343,7 +340,7 @@ class Hub:
                     db.flush()
                 except IntegrityError:
                     raise Conflict(f"{sender} has already sent its {kind}") from None
-                if kind.startswith("contribution"):
+                if kind.startswith(messages.CONTRIBUTION):
                     self._add_up(db, state, kind)
                 db.commit()
             self.changed.notify_all()
@@ -355,12 +352,12 @@ class Hub:
         if {row.sender for row in rows} != set(state.stations):
             return
         try:
-            parts = [unpack_ciphertexts(str(row.body["ciphertexts"])) for row in rows]
-            sums = [add_all(cells) for cells in zip(*parts, strict=True)]
+            total = add_up([decode(row.body)["ciphertexts"] for row in rows])
         except (KeyError, ValueError) as error:
             raise Forbidden(f"the contributions do not add up ({error})") from None
-        db.add(MessageRow(task=state.task, sender="hub", kind=kind.replace("contribution", "sum"),
-                          body={"ciphertexts": pack_ciphertexts(sums)}))  # fmt: skip
+        body = encode({"ciphertexts": total})
+        db.add(MessageRow(task=state.task, sender=messages.HUB, kind=messages.sum_of(kind),
+                          body=body))  # fmt: skip
 
     def messages(self, task_id: str, party: str, kind: str) -> list[dict]:
         """A task's messages of one kind, for its stations and recipients."""

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from tessera.errors import TesseraError
 from tessera.mpc.certificates import TlsFiles, issue_session_certificates
 from tessera.mpc.gate import free_ports
 from tessera.mpc.session import Accuracy, Party, Session
@@ -37,7 +38,7 @@ PartyJob = Callable[[str], tuple[dict[str, np.ndarray], dict]]
 Exchange = Callable[[str, Session, dict[str, np.ndarray]], dict[str, np.ndarray]]
 
 
-class SessionFailed(RuntimeError):
+class SessionFailed(TesseraError, RuntimeError):
     """A party process failed; the message names the party and its error (no data)."""
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import opendp.prelude as dp
 
+from tessera.errors import TesseraError
 from tessera.privacy.noise import calibrate, measurement
 
 # Spendings are floats: 10 × 0.1 adds up to 0.9999999999999999 and 0.1 + 0.2 to more than
@@ -42,7 +43,7 @@ _SCHEMA = (
 )
 
 
-class BudgetExceeded(ValueError):
+class BudgetExceeded(TesseraError, ValueError):
     """A query would take a study's spending on a dataset past its limit."""
 
     def __init__(

@@ -32,6 +32,7 @@ Honest limits:
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 import secrets
@@ -135,3 +136,19 @@ def variance(scale: float) -> float:
         return 0.0
     t = math.exp(-1.0 / scale)
     return 2.0 * t / math.expm1(-1.0 / scale) ** 2
+
+
+@dataclasses.dataclass(frozen=True)
+class Noise:
+    """Discrete Laplace noise for an integer query with this L1 sensitivity, produced in
+    shares by the registries; epsilon = inf means none (local mode only)."""
+
+    epsilon: float
+    sensitivity: int = 1
+
+    @property
+    def scale(self) -> float:
+        return 0.0 if math.isinf(self.epsilon) else calibrate(self.epsilon, self.sensitivity)
+
+
+NO_NOISE = Noise(math.inf)

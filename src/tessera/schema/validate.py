@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from tessera.errors import TesseraError
 from tessera.schema.tables import Column, Table, table
 
 # Arrow-backed strings: vectorised in C++ (an order of magnitude faster than Python objects).
@@ -33,7 +34,7 @@ class Problem:
     row: int | None = None
 
 
-class SchemaError(ValueError):
+class SchemaError(TesseraError, ValueError):
     """Data that does not fit a canonical table; `problems` lists every issue found."""
 
     def __init__(self, table_name: str, problems: list[Problem], source: str | None = None):

@@ -14,85 +14,30 @@ import base64
 import json
 import logging
 import queue
-import secrets
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from multiprocessing.process import BaseProcess
-from pathlib import Path
 
-import yaml
-
-from tessera.analyses.catalogue import analysis
-from tessera.analyses.vertical import PartyFiles, Plan, Vertical, column_names, plan_for_columns
+from tessera.analyses.registry import analysis
+from tessera.analyses.vertical import PartyFiles, Vertical, column_names
 from tessera.audit.ledger import Ledger
-from tessera.client.connection import HubConnection, HubError
 from tessera.crypto.keys import Identity
 from tessera.crypto.sealed import SealError, seal, unseal
 from tessera.governance.studies import Federation, output_digest
 from tessera.mpc.certificates import TlsFiles
-from tessera.mpc.local import ENGINE_ABORT, Launch, Spare, reap
+from tessera.mpc.local import ENGINE_ABORT, EngineAborted, Launch, Spare, reap
 from tessera.mpc.session import Accuracy, Party
 from tessera.privacy.budget import Budget, BudgetExceeded
-from tessera.station.policy import Policy, refusal
-from tessera.station.pooled import PooledTask, release_message, resolved
+from tessera.protocol import messages, tasks
+from tessera.protocol.board import HubBoard, encode
+from tessera.protocol.connection import HubConnection, HubError
+from tessera.protocol.pooled import RegistryParty
+from tessera.sources.readers import read_file
+from tessera.station.config import StationConfig
+from tessera.station.policy import refusal
 
 log = logging.getLogger("tessera.station")
-
-
-@dataclass(frozen=True)
-class StationConfig:
-    """`station.yaml`: the hub, this station's MPC address, its datasets and its policy.
-    Relative paths are relative to the file's directory, which also holds the station's
-    identity, TLS files and ledger copy."""
-
-    directory: Path
-    hub: str
-    address: str
-    datasets: Mapping[str, Path]
-    policy: Policy = field(default_factory=Policy)
-    poll_seconds: float = 1.0
-    session_seconds: float = 600.0
-
-    @classmethod
-    def load(cls, path: Path) -> StationConfig:
-        try:
-            values = yaml.safe_load(Path(path).read_text()) or {}
-        except yaml.YAMLError as error:
-            raise ValueError(f"{path}: not valid YAML ({error})") from None
-        directory = Path(path).resolve().parent
-        missing = [k for k in ("hub", "address") if k not in values]
-        if missing:
-            raise ValueError(f"{path}: set {', '.join(missing)}")
-        datasets = {str(k): directory / str(v) for k, v in (values.get("datasets") or {}).items()}
-        return cls(
-            directory,
-            str(values["hub"]),
-            str(values["address"]),
-            datasets,
-            Policy.from_mapping(values.get("policy") or {}),
-            float(values.get("poll_seconds", 1.0)),
-            float(values.get("session_seconds", 600.0)),
-        )
-
-    def write(self) -> Path:
-        values = {
-            "hub": self.hub,
-            "address": self.address,
-            "datasets": {
-                k: str(v.relative_to(self.directory))
-                if v.is_relative_to(self.directory)
-                else str(v)
-                for k, v in self.datasets.items()
-            },
-            "policy": self.policy.to_mapping(),
-            "poll_seconds": self.poll_seconds,
-            "session_seconds": self.session_seconds,
-        }
-        path = self.directory / "station.yaml"
-        path.write_text(yaml.safe_dump(values, sort_keys=False))
-        return path
 
 
 class Station:
@@ -169,7 +114,7 @@ class Station:
         task = self.federation.tasks[item["task"]]
         sender = self.federation.members[task.researcher].public
         sealed = base64.b64decode(item["parameters"])
-        context = f"task {item['task']} parameters for {self.name}"
+        context = messages.parameters_context(item["task"], self.name)
         return json.loads(unseal(sealed, self.identity, sender, context))
 
     def decide(self, item: Mapping) -> None:
@@ -179,10 +124,10 @@ class Station:
                 self.name, parameters, self.federation, self.config.policy, self.schemas
             )
             if reason is None and parameters.get("mode") == "pooled":
-                resolved(parameters)  # the public grid resolves: else refuse now
+                tasks.pooled_task(parameters)  # the public grid resolves: else refuse now
                 reason = self.spend(item["task"], parameters)
             elif reason is None:
-                self.plan(parameters)  # the columns resolve: else refuse now, not mid-session
+                tasks.plan_of(parameters)  # the columns resolve: else refuse now, not mid-session
         except (SealError, ValueError, KeyError) as error:
             reason = f"unreadable parameters ({error})"
         accept = reason is None
@@ -202,17 +147,6 @@ class Station:
             return f"privacy budget: {error}"
         return None
 
-    @staticmethod
-    def plan(parameters: Mapping) -> Plan:
-        entry = analysis(str(parameters["analysis"]))
-        match = dict(parameters["match"])
-        return plan_for_columns(
-            parameters["columns"],
-            where=parameters.get("where"),
-            **entry.columns(parameters["options"]),
-            **match,
-        )
-
     # -- one task --
 
     def run(self, item: Mapping) -> None:
@@ -221,12 +155,11 @@ class Station:
         try:
             parameters = self.parameters(item)
             if parameters.get("mode") == "pooled":
-                output = PooledTask(self, task, parameters).run()
-                self.release(task, release_message(output, parameters))
+                self.release(task, self.pooled(task, parameters))
             else:
                 with self.lock:
                     shares, labels = self.compute(item, parameters)
-                self.release(task, self.shares_message(parameters, shares, labels))
+                self.release(task, tasks.shares_message(parameters, shares, labels))
         except Exception as error:
             reason = (
                 str(error)
@@ -234,17 +167,32 @@ class Station:
                 else (f"internal error ({type(error).__name__})")
             )
             log.warning("task %s failed: %s", task, reason)
+            body = {"task": task, "reason": reason[:500]}
+            if isinstance(error, EngineAborted):
+                body["aborted"] = True  # a crash, not a refusal: the researcher may retry
             try:
-                self.hub.write("failure", {"task": task, "reason": reason[:500]})
+                self.hub.write("failure", body)
             except HubError as hub_error:
                 log.warning("could not record the failure: %s", hub_error)
+
+    def pooled(self, task: str, parameters: Mapping) -> bytes:
+        """Take part in a pooled task over the hub's board, as one registry."""
+        board = HubBoard(self.hub, task, self.identity, self._public,
+                         running=lambda: not self.stopping.is_set())  # fmt: skip
+        dataset = self.config.datasets[str(parameters["datasets"][self.name])]
+        output = RegistryParty(board, tasks.pooled_task(parameters), task).run(read_file(dataset))
+        return tasks.pooled_message(encode(output), parameters)
+
+    def _public(self, member: str):
+        return self.federation.members[member].public
 
     def compute(self, item: Mapping, parameters: Mapping) -> tuple[list[bytes], dict]:
         reason = refusal(self.name, parameters, self.federation, self.config.policy, self.schemas)
         if reason is not None:
             raise ValueError(f"refused at run time: {reason}")
         entry = analysis(str(parameters["analysis"]))
-        plan = self.plan(parameters)
+        joint = entry.implementation("joint")
+        plan = tasks.plan_of(parameters)
         world = tuple(parameters["world"])
         accuracy = Accuracy.preset(str(parameters.get("accuracy", entry.accuracy)))
         ring_bits = 128 if accuracy.field == "FM128" else 64
@@ -256,7 +204,7 @@ class Station:
         )
         files = PartyFiles(plan, mine, world, accuracy.fraction_bits)
         statistic = Vertical(
-            plan, entry.statistic, entry.arguments(parameters["options"]), world, ring_bits
+            plan, joint.statistic, joint.arguments(parameters["options"]), world, ring_bits
         )
         session = item["session"]
         tls = self.trust(session["id"], world)
@@ -314,7 +262,7 @@ class Station:
     def _check(self, process: BaseProcess, deadline: float, task: str) -> None:
         """Raise if this station's party has stopped, ran out of time, or the task failed."""
         if process.exitcode == ENGINE_ABORT:
-            raise RuntimeError(f"the MPC engine aborted (exit code {ENGINE_ABORT})")
+            raise EngineAborted(f"the MPC engine aborted (exit code {ENGINE_ABORT})")
         if process.exitcode is not None:
             raise RuntimeError(f"the MPC party stopped (exit code {process.exitcode})")
         if time.monotonic() > deadline:
@@ -322,26 +270,13 @@ class Station:
         if self.hub.get(f"/api/tasks/{task}")["status"] == "failed":
             raise RuntimeError("stopped: another station failed the task")
 
-    @staticmethod
-    def shares_message(parameters: Mapping, shares: list[bytes], labels: dict) -> bytes:
-        """This party's output shares, with what they are outputs of."""
-        what = {k: parameters[k] for k in ("world", "options", "accuracy")}
-        return json.dumps(
-            {
-                "shares": [base64.b64encode(s).decode() for s in shares],
-                "labels": labels,
-                "analysis": {"name": parameters["analysis"], **what},
-                "nonce": secrets.token_hex(8),
-            }
-        ).encode()
-
     def release(self, task: str, message: bytes) -> None:
         """Seal this station's output message to each recipient of the task."""
         state = self.federation.tasks[task]
         output = {}
         for recipient in state.recipients:
             public = self.federation.members[recipient].public
-            context = f"task {task} output of {self.name} for {recipient}"
+            context = messages.output_context(task, self.name, recipient)
             output[recipient] = base64.b64encode(
                 seal(message, self.identity, public, context)
             ).decode()

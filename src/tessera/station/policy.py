@@ -7,62 +7,64 @@ ledger's task entry hashes, and then its local policy.
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
-from tessera.audit.ledger import canonical
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from tessera.analyses.registry import ANALYSES, DEFAULT_MIN_CELL, analysis, names
+from tessera.errors import InputError
 from tessera.governance.studies import Federation
+from tessera.protocol.tasks import digest
 
-# The analyses that withhold small cells, and the smallest cell each releases by default
-MIN_CELL = {"crosstab": 0, "counts": 10, "histogram": 10}
+# What a station allows unless its steward says otherwise: every analysis of the catalogue,
+# each under its disclosure rule, the station's minimum cell size and its privacy budget
+DEFAULT_ANALYSES = names()
 
 
-@dataclass(frozen=True)
-class Policy:
-    """Which analyses this station allows, the smallest count it releases, and optionally
-    the only studies and recipients it serves."""
+class Policy(BaseModel):
+    """Which analyses this station allows, the smallest count it releases, its privacy
+    budget per dataset and study, and optionally the only studies and recipients it
+    serves. `station.yaml` holds it under `policy:`."""
 
-    analyses: tuple[str, ...] = ("crosstab", "kaplan-meier", "logistic", "cox", "counts")
-    min_cell: int = 10
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    analyses: tuple[str, ...] = DEFAULT_ANALYSES
+    min_cell: int = Field(DEFAULT_MIN_CELL, ge=0)
     studies: tuple[str, ...] | None = None
     recipients: tuple[str, ...] | None = None
-    epsilon_limit: float = 3.0  # the privacy budget of each dataset in each study (pooled)
+    epsilon_limit: float = Field(3.0, gt=0)  # the privacy budget of each dataset in each study
+
+    @field_validator("analyses")
+    @classmethod
+    def _known(cls, names: tuple[str, ...]) -> tuple[str, ...]:
+        for name in names:
+            analysis(name)  # an unknown name says which there are
+        return names
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, object]) -> Policy:
-        known = {"analyses", "min_cell", "studies", "recipients", "epsilon_limit"}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ValueError(f"unknown policy settings {unknown}: use {sorted(known)}")
-
-        def names(key: str) -> tuple[str, ...] | None:
-            value = values.get(key)
-            return None if value is None else tuple(map(str, value))
-
-        return cls(
-            names("analyses") or cls.analyses,
-            int(values.get("min_cell", 10)),
-            names("studies"),
-            names("recipients"),
-            float(values.get("epsilon_limit", 3.0)),
-        )
+        """The policy from `station.yaml`, or one error naming each bad setting."""
+        try:
+            return cls.model_validate(dict(values))
+        except ValidationError as error:
+            raise InputError(f"policy: {settings_problems(error)}") from None
 
     def to_mapping(self) -> dict:
         """As `station.yaml` holds it: `from_mapping` gives the same policy back."""
-        values: dict = {"analyses": list(self.analyses), "min_cell": self.min_cell,
-                        "epsilon_limit": self.epsilon_limit}  # fmt: skip
-        for key in ("studies", "recipients"):
-            if getattr(self, key) is not None:
-                values[key] = list(getattr(self, key))
-        return values
+        return self.model_dump(mode="json", exclude_none=True)
 
 
-def digest(parameters: Mapping[str, object]) -> str:
-    """What a task entry records of its parameters (they carry a random nonce, so the
-    hash reveals nothing guessable about them)."""
-    return hashlib.sha256(canonical(parameters)).hexdigest()
+def settings_problems(error: ValidationError) -> str:
+    """A pydantic error as one line a steward can act on: each setting and what is wrong."""
+    problems = []
+    for item in error.errors():
+        where = ".".join(str(part) for part in item["loc"]) or "settings"
+        message = item["msg"]
+        if item["type"] == "extra_forbidden":
+            message = "unknown setting"
+        problems.append(f"{where}: {message.removeprefix('Value error, ')}")
+    return "; ".join(problems)
 
 
 def refusal(
@@ -85,22 +87,25 @@ def refusal(
         return f"the study is {status}"
     if policy.studies is not None and task.study not in policy.studies:
         return "this station's policy does not serve this study"
-    analysis = str(parameters.get("analysis"))
-    if analysis not in study.study.analyses:
-        return f"the study does not allow {analysis}"
-    if analysis not in policy.analyses:
-        return f"this station's policy does not allow {analysis}"
+    name = str(parameters.get("analysis"))
+    if name not in study.study.analyses:
+        return f"the study does not allow {name}"
+    if name not in policy.analyses:
+        return f"this station's policy does not allow {name}"
     if policy.recipients is not None and not set(task.recipients) <= set(policy.recipients):
         return "a recipient is not one this station's policy allows"
     if list(parameters.get("recipients", [])) != list(task.recipients):
         return "the parameters name other recipients than the ledger"
     if me not in parameters.get("world", []) or list(parameters["world"]) != list(task.stations):
         return "the task's parties differ from the ledger's"
+    rule = ANALYSES[name].small_cells if name in ANALYSES else None
     options = parameters.get("options", {})
-    if analysis in MIN_CELL and int(options.get("min_cell", MIN_CELL[analysis])) < policy.min_cell:
+    if rule and int(options.get(rule, DEFAULT_MIN_CELL)) < policy.min_cell:
         return f"cells below {policy.min_cell} must be suppressed (this station's minimum)"
     if parameters.get("mode", "joint") != task.mode:
         return "the parameters' mode differs from the ledger's"
+    if name in ANALYSES and task.mode not in ANALYSES[name].modes:
+        return f"{name} does not run as a {task.mode} task"
     if task.mode == "pooled":
         epsilon = float(parameters.get("epsilon", math.inf))
         if not 0 < epsilon < math.inf:

@@ -11,16 +11,15 @@ the true models so every secure analysis can be checked against the truth.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from tessera import __version__
 from tessera.schema import GP, IDENTIFIERS, REGISTRY, SURVEY, validate
 from tessera.synth import clinical
+from tessera.synth.cancers import CANCERS, NSCLC, OVARIAN, CancerSpec
 from tessera.synth.identities import (
     GP_ERRORS,
     REGISTRY_ERRORS,
@@ -29,134 +28,34 @@ from tessera.synth.identities import (
     corrupt,
     draw_identities,
 )
-from tessera.synth.models import LogisticModel, SurvivalModel, source_columns
-from tessera.synth.sampling import bernoulli, expit
-
-DIAGNOSIS_START = np.datetime64("2012-01-01")
-DIAGNOSIS_END = np.datetime64("2023-12-31")
-FOLLOW_UP_END = np.datetime64("2025-02-01")
-SURVEY_LANDMARK_DAYS = 91  # questionnaires go out three months after diagnosis
-DAYS_PER_MONTH = 30.4375
-GP_SOURCES = ("charlson_index", "copd")
-SURVEY_SOURCES = ("global_health",)
-
-
-@dataclass(frozen=True)
-class CancerSpec:
-    """Everything cancer-specific: population, tumour and treatment generators, true models."""
-
-    name: str
-    female_share: float
-    age_mean: float
-    age_sd: float
-    smoking_mix: dict[str, float]
-    tumour: Callable[[np.random.Generator, pd.DataFrame, clinical.Regions], None]
-    biomarkers: Callable[[np.random.Generator, pd.DataFrame], None]
-    treatment: Callable[[np.random.Generator, pd.DataFrame, clinical.Regions], None]
-    survival: SurvivalModel
-    logistic: LogisticModel
-
-
-_CENTRE = {"age_at_diagnosis": 70.0, "ecog": 1.0, "charlson_index": 1.0, "global_health": 60.0}
-
-NSCLC = CancerSpec(
-    name="nsclc",
-    female_share=0.45,
-    age_mean=69.0,
-    age_sd=9.0,
-    smoking_mix={"current": 0.40, "former": 0.50, "never": 0.10},
-    tumour=clinical.nsclc_tumour,
-    biomarkers=clinical.nsclc_biomarkers,
-    treatment=clinical.nsclc_treatment,
-    survival=SurvivalModel(
-        shape=0.88,
-        scale_months=87.8,
-        coefficients={
-            "stage[II]": 0.54,
-            "stage[III]": 1.20,
-            "stage[IV]": 2.08,
-            "age_at_diagnosis": 0.015,
-            "sex[F]": -0.15,
-            "ecog": 0.30,
-            "egfr[M]": -0.30,
-            "egfr[N]": 0.0,
-            "surgery": -0.60,
-            "radiotherapy": -0.15,
-            "chemotherapy": -0.35,
-            "immunotherapy": -0.45,
-            "targeted_therapy": -0.70,
-            "charlson_index": 0.10,
-            "copd": 0.20,
-            "global_health": -0.012,
-        },
-        reference_levels={"stage": "I", "sex": "M", "egfr": "W"},
-        centre=_CENTRE,
-    ),
-    logistic=LogisticModel(
-        target="unplanned_admission_90d",
-        coefficients={
-            "const": -4.2,
-            "age_at_diagnosis": 0.02,
-            "ecog": 0.35,
-            "stage[II]": 0.10,
-            "stage[III]": 0.25,
-            "stage[IV]": 0.45,
-            "chemotherapy": 0.35,
-            "charlson_index": 0.20,
-            "copd": 0.40,
-        },
-        reference_levels={"stage": "I"},
-    ),
+from tessera.synth.patients import (
+    DAYS_PER_MONTH,
+    DIAGNOSIS_END,
+    DIAGNOSIS_START,
+    FOLLOW_UP_END,
+    SURVEY_LANDMARK_DAYS,
+    blank_survey_items,
+    draw_patients,
+    draw_people_without_cancer,
+    survey_response,
 )
+from tessera.synth.truth import GP_SOURCES, SURVEY_SOURCES, ground_truth
 
-OVARIAN = CancerSpec(
-    name="ovarian",
-    female_share=1.0,
-    age_mean=64.0,
-    age_sd=11.0,
-    smoking_mix={"current": 0.18, "former": 0.32, "never": 0.50},
-    tumour=clinical.ovarian_tumour,
-    biomarkers=clinical.ovarian_biomarkers,
-    treatment=clinical.ovarian_treatment,
-    survival=SurvivalModel(
-        shape=0.99,
-        scale_months=174.0,
-        coefficients={
-            "stage[II]": 1.22,
-            "stage[III]": 2.41,
-            "stage[IV]": 2.84,
-            "age_at_diagnosis": 0.02,
-            "ecog": 0.30,
-            "brca[M]": -0.35,
-            "brca[N]": 0.0,
-            "surgery": -0.60,
-            "chemotherapy": -0.45,
-            "targeted_therapy": -0.40,
-            "charlson_index": 0.10,
-            "copd": 0.15,
-            "global_health": -0.010,
-        },
-        reference_levels={"stage": "I", "brca": "W"},
-        centre=_CENTRE,
-    ),
-    logistic=LogisticModel(
-        target="unplanned_admission_90d",
-        coefficients={
-            "const": -4.0,
-            "age_at_diagnosis": 0.02,
-            "ecog": 0.35,
-            "stage[II]": 0.10,
-            "stage[III]": 0.30,
-            "stage[IV]": 0.50,
-            "surgery": 0.60,
-            "charlson_index": 0.20,
-            "copd": 0.30,
-        },
-        reference_levels={"stage": "I"},
-    ),
-)
-
-CANCERS: dict[str, CancerSpec] = {"nsclc": NSCLC, "ovarian": OVARIAN}
+__all__ = [
+    "CANCERS",
+    "DAYS_PER_MONTH",
+    "DIAGNOSIS_END",
+    "DIAGNOSIS_START",
+    "FOLLOW_UP_END",
+    "GP_SOURCES",
+    "NSCLC",
+    "OVARIAN",
+    "SURVEY_LANDMARK_DAYS",
+    "SURVEY_SOURCES",
+    "CancerSpec",
+    "Cohort",
+    "generate",
+]
 
 
 @dataclass
@@ -259,12 +158,12 @@ def generate(
     n_regions = registries or 4
     regions = clinical.Regions.draw(rng_regions, n_regions)
 
-    truth_frame = _patients(rng_clinical, spec, patients, regions)
+    truth_frame = draw_patients(rng_clinical, spec, patients, regions)
     gp_member = rng_sources.random(patients) < regions.gp_coverage[truth_frame["region_index"]]
-    others = _people_without_cancer(
+    others = draw_people_without_cancer(
         rng_sources, round(gp_without_cancer * gp_member.sum()), n_regions
     )
-    respondent, survey_date = _survey_response(rng_sources, truth_frame, regions)
+    respondent, survey_date = survey_response(rng_sources, truth_frame, regions)
 
     people = pd.concat([truth_frame, others], ignore_index=True)
     people["survey_date"] = np.concatenate(
@@ -304,9 +203,9 @@ def generate(
     registry = _assemble(registry_ids, people, REGISTRY, exclude={"sex"})
     gp = _assemble(gp_ids, people, GP, exclude={"sex"})
     survey = _assemble(survey_ids, people, SURVEY, exclude={"sex"})
-    _blank_survey_items(rng_sources, survey)
+    blank_survey_items(rng_sources, survey)
 
-    truth = _truth(
+    truth = ground_truth(
         spec, patients, seed, registries, error_scale, registry_ids, gp_ids, survey_ids, pseudonyms
     )
     cohort = Cohort(
@@ -329,96 +228,6 @@ def _drop_pseudonym(frame: pd.DataFrame, truth: dict) -> pd.DataFrame:
     return frame if truth["pseudonyms"] else frame.drop(columns="pseudonym")
 
 
-def _patients(
-    rng: np.random.Generator, spec: CancerSpec, n: int, regions: clinical.Regions
-) -> pd.DataFrame:
-    """The true values of every cancer patient, before any source records them."""
-    region = rng.integers(0, len(regions.names), n)
-    sex = np.where(rng.random(n) < spec.female_share, "F", "M").astype(object)
-    age = np.clip(rng.normal(spec.age_mean + regions.age_shift[region], spec.age_sd, n), 25, 97)
-    span = int((DIAGNOSIS_END - DIAGNOSIS_START).astype(int))
-    diagnosis = DIAGNOSIS_START + rng.integers(0, span + 1, n).astype("timedelta64[D]")
-    birth = diagnosis - np.round((np.floor(age) + rng.random(n)) * 365.25).astype("timedelta64[D]")
-    frame = pd.DataFrame(
-        {
-            "region_index": region,
-            "region": np.asarray(regions.names, dtype=object)[region],
-            "sex": sex,
-            "date_of_birth": birth,
-            "diagnosis_date": diagnosis,
-            "age_at_diagnosis": _completed_years(birth, diagnosis),
-        }
-    )
-    for name, values in clinical.smoking_and_comorbidity(
-        rng, frame["age_at_diagnosis"].to_numpy(), sex, spec.smoking_mix
-    ).items():
-        frame[name] = values
-    spec.tumour(rng, frame, regions)
-    frame["ecog"] = clinical.ecog(rng, frame)
-    spec.biomarkers(rng, frame)
-    spec.treatment(rng, frame, regions)
-    for name, values in clinical.quality_of_life(rng, frame).items():
-        frame[name] = values
-
-    months = spec.survival.sample_months(frame, rng)
-    event_days = np.ceil(months * DAYS_PER_MONTH)
-    admin_days = (FOLLOW_UP_END - diagnosis).astype(int)
-    lost_days = np.ceil(rng.exponential(100 * 365.25, n))  # emigration: ~1% a year
-    observed = np.minimum(event_days, np.minimum(admin_days, lost_days)).astype(int)
-    frame["vital_status"] = (event_days <= np.minimum(admin_days, lost_days)).astype(np.int64)
-    frame["followup_date"] = diagnosis + observed.astype("timedelta64[D]")
-    frame["survival_months"] = np.round(observed / DAYS_PER_MONTH, 4)
-    frame["_observed_days"] = observed
-    frame[spec.logistic.target] = bernoulli(rng, spec.logistic.probability(frame), n)
-    return frame
-
-
-def _people_without_cancer(rng: np.random.Generator, m: int, n_regions: int) -> pd.DataFrame:
-    """GP-registered adults without cancer: demographics and what their GP records."""
-    sex = np.where(rng.random(m) < 0.5, "F", "M").astype(object)
-    age = np.clip(rng.normal(55, 17, m), 18, 100)
-    reference = np.datetime64("2024-01-01")
-    birth = reference - np.round(age * 365.25).astype("timedelta64[D]")
-    frame = pd.DataFrame(
-        {"region_index": rng.integers(0, n_regions, m), "sex": sex, "date_of_birth": birth}
-    )
-    mix = {"current": 0.18, "former": 0.32, "never": 0.50}
-    for name, values in clinical.smoking_and_comorbidity(rng, age, sex, mix).items():
-        frame[name] = values
-    return frame
-
-
-def _survey_response(
-    rng: np.random.Generator, frame: pd.DataFrame, regions: clinical.Regions
-) -> tuple[np.ndarray, np.ndarray]:
-    """Who answered the QoL questionnaire, and when.
-
-    Missingness depends on the outcome: only patients alive (and still followed) when the
-    questionnaire arrives can answer, and frail patients and those with poor quality of life
-    answer less often. Everyone is invited at the same landmark, so a Cox model fitted on
-    respondents keeps the true hazard ratios.
-    """
-    n = len(frame)
-    invited = rng.random(n) < regions.survey_coverage[frame["region_index"].to_numpy()]
-    delay = SURVEY_LANDMARK_DAYS + rng.integers(0, 43, n)
-    alive = frame["_observed_days"].to_numpy() > delay
-    p_answer = expit(
-        0.3
-        - 0.45 * frame["ecog"].to_numpy()
-        + 0.02 * (frame["global_health"].to_numpy() - 60)
-        - 0.04 * np.maximum(frame["age_at_diagnosis"].to_numpy() - 75, 0)
-    )
-    respondent = invited & alive & (rng.random(n) < p_answer)
-    date = frame["diagnosis_date"].to_numpy() + delay.astype("timedelta64[D]")
-    return respondent, date
-
-
-def _blank_survey_items(rng: np.random.Generator, survey: pd.DataFrame) -> None:
-    """Item non-response: each scale is missing for about 3% of respondents."""
-    for column in ("global_health", "physical_functioning", "emotional_functioning", "fatigue"):
-        survey.loc[rng.random(len(survey)) < 0.03, column] = np.nan
-
-
 def _assemble(ids: pd.DataFrame, people: pd.DataFrame, table, exclude: set[str]) -> pd.DataFrame:
     """A source table: its identifier copy plus the true values of its other columns."""
     rows = ids["_person"].to_numpy()
@@ -437,12 +246,6 @@ def _iso(values: np.ndarray) -> np.ndarray:
     return np.datetime_as_string(values.astype("datetime64[D]"), unit="D")
 
 
-def _completed_years(birth: np.ndarray, day: np.ndarray) -> np.ndarray:
-    b, d = pd.DatetimeIndex(birth), pd.DatetimeIndex(day)
-    before_birthday = (d.month < b.month) | ((d.month == b.month) & (d.day < b.day))
-    return (d.year - b.year - before_birthday).to_numpy().astype(np.int64)
-
-
 def _pseudonyms(rng: np.random.Generator, n: int) -> np.ndarray:
     """Random 64-bit pseudonyms as a trusted third party issues them: unique, meaningless."""
     values = np.unique(rng.integers(0, 2**63 - 1, n + n // 100 + 16, dtype=np.int64))
@@ -450,71 +253,3 @@ def _pseudonyms(rng: np.random.Generator, n: int) -> np.ndarray:
     if len(values) < n:  # pragma: no cover - 2^63 space makes this practically impossible
         raise RuntimeError("pseudonym collision; retry with another seed")
     return np.asarray([f"{v:016x}" for v in values], dtype=object)
-
-
-def _truth(
-    spec: CancerSpec,
-    patients: int,
-    seed: int,
-    registries: int | None,
-    error_scale: float,
-    registry_ids: pd.DataFrame,
-    gp_ids: pd.DataFrame,
-    survey_ids: pd.DataFrame,
-    pseudonyms: bool,
-) -> dict:
-    """Links between the sources' record ids, the true models and the generator settings."""
-    by_person = {
-        "registry": pd.Series(registry_ids["record_id"].to_numpy(), index=registry_ids["_person"]),
-        "gp": pd.Series(gp_ids["record_id"].to_numpy(), index=gp_ids["_person"]),
-        "survey": pd.Series(survey_ids["record_id"].to_numpy(), index=survey_ids["_person"]),
-    }
-    persons = np.arange(patients)
-    links = pd.DataFrame({name: ids.reindex(persons) for name, ids in by_person.items()})
-    links = links.sort_values("registry")
-    columns = [links[c].astype(object).where(links[c].notna(), None) for c in by_person]
-    survival_sources = _sources(spec.survival.coefficients)
-    logistic_sources = _sources(spec.logistic.coefficients)
-    return {
-        "generator": f"tessera {__version__}",
-        "cancer": spec.name,
-        "patients": patients,
-        "seed": seed,
-        "error_scale": error_scale,
-        "pseudonyms": pseudonyms,
-        "follow_up_end": str(FOLLOW_UP_END),
-        "survey_landmark_days": SURVEY_LANDMARK_DAYS,
-        "counts": {
-            "registry": len(registry_ids),
-            "gp": len(gp_ids),
-            "survey": len(survey_ids),
-            "registry_in_gp": int(links["gp"].notna().sum()),
-            "registry_in_survey": int(links["survey"].notna().sum()),
-            "registry_in_gp_and_survey": int((links["gp"].notna() & links["survey"].notna()).sum()),
-            "gp_without_cancer": len(gp_ids) - int(links["gp"].notna().sum()),
-        },
-        "identifier_errors": {
-            "registry": asdict(REGISTRY_ERRORS.scaled(error_scale)),
-            "gp": asdict(GP_ERRORS.scaled(error_scale)),
-            "survey": asdict(SURVEY_ERRORS.scaled(error_scale)),
-        },
-        "survival_model": spec.survival.to_truth(
-            "survival_months", "vital_status", survival_sources
-        ),
-        "logistic_model": spec.logistic.to_truth(logistic_sources),
-        "registries": {},
-        "links": [dict(zip(by_person, row, strict=True)) for row in zip(*columns, strict=True)],
-    }
-
-
-def _sources(coefficients: dict[str, float]) -> dict[str, str]:
-    """Which organisation holds each covariate of a true model."""
-    names = [n for n in coefficients if n != "const"]
-    return {
-        column: "gp"
-        if column in GP_SOURCES
-        else "survey"
-        if column in SURVEY_SOURCES
-        else "registry"
-        for column in source_columns(names)
-    }

@@ -1,1 +1,2 @@
-"""Server-side HTML for the hub's pages and self-contained result reports (standard library)."""
+"""Server-side HTML for the hub's pages and self-contained result reports (Jinja2 templates in
+`templates/`, charts by matplotlib)."""

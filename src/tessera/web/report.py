@@ -3,16 +3,19 @@
 The hub cannot render results (they are sealed to their recipients), so the report is made
 where they are opened: one HTML file with the summaries, tables and plots (PNG as data: URLs)
 inside, which can be mailed or archived and opens without a network or the files beside it.
+It is the report.html template, which autoescapes every title, heading and summary.
 """
 
 from __future__ import annotations
 
 import base64
 import io
-from html import escape
+from dataclasses import dataclass
 from pathlib import Path
 
-from tessera.web.pages import document
+from markupsafe import Markup
+
+from tessera.web.templating import render
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 
@@ -59,23 +62,29 @@ def plot_png(result: object) -> bytes:
     return buffer.getvalue()
 
 
-def _table(result: object) -> str:
-    frame = result.to_frame()
-    table = frame.to_html(escape=True, border=0, float_format=lambda v: f"{v:.4g}")
-    if len(frame) <= _LONG_TABLE:
-        return table
-    return f"<details><summary>Table ({len(frame)} rows)</summary>\n{table}\n</details>"
+@dataclass(frozen=True)
+class _Section:
+    """One (heading, result) as report.html shows it."""
+
+    number: int
+    heading: str
+    summary: str
+    png: Markup | None  # a data: URI of the plot, when the result has one
+    table: Markup | None  # pandas' HTML of `to_frame()`, which escapes every value
+    rows: int
 
 
-def _section(number: int, heading: str, result: object) -> str:
-    parts = [f"<h2>{escape(heading)}</h2>", f"<pre>{escape(str(result))}</pre>"]
+def _section(number: int, heading: str, result: object) -> _Section:
+    png = table = None
+    rows = 0
     if callable(getattr(result, "plot", None)):
-        png = base64.b64encode(plot_png(result)).decode("ascii")
-        parts.append(f'<img alt="{escape(heading)}" src="data:image/png;base64,{png}">')
+        encoded = base64.b64encode(plot_png(result)).decode("ascii")
+        png = Markup(f"data:image/png;base64,{encoded}")
     if callable(getattr(result, "to_frame", None)):
-        parts.append(_table(result))
-    body = "\n".join(parts)
-    return f'<section id="section-{number}">\n{body}\n</section>'
+        frame = result.to_frame()
+        html = frame.to_html(escape=True, border=0, float_format=lambda v: f"{v:.4g}")
+        table, rows = Markup(html), len(frame)
+    return _Section(number, heading, str(result), png, table, rows)
 
 
 def report(title: str, sections: list[tuple[str, object]], note: str | None = None) -> str:
@@ -83,9 +92,15 @@ def report(title: str, sections: list[tuple[str, object]], note: str | None = No
 
     Results without `to_frame` or `plot` (plain numbers, dicts) are shown by `str()` alone.
     """
-    body = "\n".join(_section(n, h, r) for n, (h, r) in enumerate(sections, 1))
-    shown_note = f'<p class="note">{escape(note)}</p>\n' if note else ""
-    return document(title, f"<h1>{escape(title)}</h1>\n{shown_note}{body}", CSP, STYLE)
+    return render(
+        "report.html",
+        title=title,
+        note=note,
+        sections=[_section(n, h, r) for n, (h, r) in enumerate(sections, 1)],
+        long_table=_LONG_TABLE,
+        csp=Markup(CSP),
+        style=Markup(STYLE),
+    )
 
 
 def save_report(

@@ -1,128 +1,20 @@
-"""Frequency-weighted names and addresses for synthetic Dutch and German identities.
-
-Record linkage is only tested honestly on identities that look like the real population: a few
-very common surnames (many people called de Jong who are not the same person), a long tail of
-rare ones, formal registered given names in older cohorts, and postcodes that really belong to
-the city they are paired with. Weights are approximate counts of bearers (real for the head of
-each list, generated for the tail), so only their ratios matter.
+"""Dutch and German surnames: the real commonest ones with their numbers of bearers, and a
+generated Zipf tail of plausible rare ones (place-name compounds, occupations, patronymics and
+their spelling variants), so that linkage meets both many namesakes and many unique names.
 """
 
 from __future__ import annotations
 
 import re
 from functools import cache
-from typing import Final, NamedTuple
+from typing import Final
 
 import numpy as np
 
-# Share of people of German origin (names drawn from the German lists).
-GERMAN_SHARE: Final = 0.10
-
-# Given-name fashions change by birth cohort: lists hold one weight string per era.
-ERA_BOUNDS: Final = (1960, 1990)  # eras: born < 1960, 1960-1989, >= 1990
-
-
-def _weighted(spec: str) -> tuple[tuple[str, int], ...]:
-    """Parse "Johannes 60, de Jong 86": the last word of each item is its weight."""
-    items = []
-    for item in spec.split(","):
-        item = item.strip()
-        if item:
-            name, weight = item.rsplit(" ", 1)
-            items.append((name.strip(), int(weight)))
-    return tuple(items)
-
-
-def _words(spec: str, sep: str | None = None) -> tuple[str, ...]:
-    """Split a long literal into its words (or comma-separated items when `sep` is given)."""
-    return tuple(w.strip() for w in spec.split(sep) if w.strip())
-
-
-# (origin, sex) -> one weighted list per era. Born before 1960: registered under formal names.
-GIVEN_NAMES: Final[dict[tuple[str, str], tuple[tuple[tuple[str, int], ...], ...]]] = {
-    ("nl", "M"): (
-        _weighted(
-            "Johannes 60, Cornelis 45, Jan 45, Hendrik 35, Pieter 30, Gerrit 25, Willem 25,"
-            "Jacobus 25, Wilhelmus 20, Petrus 20, Gerardus 20, Antonius 20, Adrianus 18,"
-            "Hendrikus 15, Dirk 15, Franciscus 12, Theodorus 12, Klaas 12, Nicolaas 10,"
-            "Albertus 10, Bernardus 10, Martinus 10, Marinus 10, Jacob 10, Arie 10, Johan 10,"
-            "Hermanus 8, Leendert 8, Evert 8, Josephus 8, Hans 8, Henk 6, Lambertus 6, Paulus 6,"
-            "Roelof 6, Frederik 6, Gijsbert 6, Teunis 5, Harm 5, Jozef 6, Aart 4, Jelle 4,"
-            "Sjoerd 4, Douwe 3, Robert 4, Thomas 3, Michael 2, Alexander 2, Kees 3, Piet 4, Wim 3"
-        ),
-        _weighted(
-            "Peter 20, Marcel 20, Mark 18, Robert 15, Erik 15, Jeroen 15, Paul 15, Michel 12,"
-            "Patrick 12, Martijn 12, Dennis 12, Frank 12, Richard 10, René 10, Edwin 10, Sander 10,"
-            "Ronald 10, Marco 10, Jan 10, Hans 10, Arjan 8, Bas 8, Vincent 8, Johan 8, Maarten 8,"
-            "Wouter 8, Bart 8, Niels 8, Michiel 6, Thomas 6, Alexander 6, Joost 6, Tim 6, Gerard 6,"
-            "Rob 5, Kevin 5, Wim 5, Dirk 4, Johannes 4, Cornelis 3, Hendrik 3, Michael 4"
-        ),
-        _weighted(
-            "Daan 20, Sem 18, Lucas 16, Levi 15, Finn 15, Milan 14, Thijs 14, Jesse 14, Bram 14,"
-            "Luuk 13, Lars 13, Ruben 12, Stijn 12, Tim 12, Thomas 12, Niels 10, Jasper 10,"
-            "Max 10, Noah 10, Sven 9, Tom 9, Julian 8, Gijs 8, Koen 8, Joris 7, Mees 6, Jan 6,"
-            "Alexander 5, Robert 3, Michael 3"
-        ),
-    ),
-    ("nl", "F"): (
-        _weighted(
-            "Maria 60, Johanna 45, Cornelia 30, Elisabeth 25, Wilhelmina 25, Hendrika 25, Anna 25,"
-            "Margaretha 20, Catharina 20, Adriana 15, Jacoba 15, Geertruida 12, Petronella 12,"
-            "Helena 10, Christina 8, Alida 8, Gerarda 8, Aaltje 8, Grietje 6, Antje 6, Neeltje 6,"
-            "Jannetje 6, Francisca 6, Theodora 5, Dirkje 5, Everdina 5, Annie 6, Riet 5, Ria 5,"
-            "Gerda 5, Truus 4, Corrie 4, Joke 4, Tineke 3, Bep 3, Willy 3, Hilda 3"
-        ),
-        _weighted(
-            "Monique 15, Linda 15, Sandra 15, Patricia 12, Marieke 12, Ingrid 12, Petra 12,"
-            "Anita 10, Esther 12, Wendy 10, Marjolein 8, Saskia 10, Ellen 10, Karin 10, Mirjam 8,"
-            "Annemarie 8, Judith 8, Yvonne 10, Jolanda 8, Angelique 6, Astrid 6, Ilse 6,"
-            "Suzanne 6, Femke 6, Kim 6, Manon 6, Natasja 5, Chantal 6, Maria 5, Anneke 4,"
-            "Elisabeth 3, Johanna 3, Catharina 2, Christine 3"
-        ),
-        _weighted(
-            "Emma 20, Sophie 18, Julia 18, Anna 15, Lisa 15, Eva 14, Sara 13, Tess 12, Lotte 12,"
-            "Fleur 12, Isa 11, Noa 10, Zoë 10, Lieke 10, Sanne 10, Iris 10, Anouk 10, Femke 8,"
-            "Britt 8, Roos 8, Esmee 7, Demi 7, Lynn 6, Maud 6, Nina 6, Maria 2"
-        ),
-    ),
-    ("de", "M"): (
-        _weighted(
-            "Hans 30, Klaus 25, Günter 22, Heinz 18, Werner 20, Karl 20, Gerhard 18, Horst 16,"
-            "Wolfgang 20, Dieter 16, Manfred 15, Helmut 15, Peter 15, Jürgen 14, Walter 12,"
-            "Kurt 10, Friedrich 14, Heinrich 14, Josef 12, Johann 12, Wilhelm 12, Georg 8,"
-            "Rudolf 8, Herbert 8, Ernst 8, Rolf 6, Fritz 4"
-        ),
-        _weighted(
-            "Michael 20, Thomas 18, Andreas 16, Stefan 15, Frank 12, Markus 12, Christian 12,"
-            "Matthias 10, Alexander 8, Jens 8, Jörg 8, Tobias 6, Daniel 8, Oliver 6, Sven 6,"
-            "Martin 8, Uwe 6, Ralf 6, Robert 4"
-        ),
-        _weighted(
-            "Lukas 15, Leon 14, Jonas 13, Felix 12, Maximilian 12, Paul 11, Finn 10, Niklas 10,"
-            "Tim 9, Jan 8, Luca 8, Elias 8, Noah 7, Ben 7, Alexander 4"
-        ),
-    ),
-    ("de", "F"): (
-        _weighted(
-            "Ursula 20, Gertrud 16, Helga 16, Ingrid 15, Renate 15, Elisabeth 14, Margarete 12,"
-            "Gisela 12, Erika 12, Brigitte 12, Hildegard 10, Ilse 8, Christa 8, Karin 8, Monika 10,"
-            "Anna 8, Maria 10, Marianne 8, Edith 6, Waltraud 6, Irmgard 6, Christine 8,"
-            "Barbara 8, Katharina 6"
-        ),
-        _weighted(
-            "Sabine 18, Susanne 15, Petra 15, Claudia 14, Andrea 14, Stefanie 10, Nicole 12,"
-            "Birgit 10, Anja 10, Katrin 8, Julia 8, Christina 6, Sandra 8, Melanie 8, Tanja 8,"
-            "Kerstin 6, Christine 5, Barbara 3"
-        ),
-        _weighted(
-            "Lena 14, Hannah 13, Anna 13, Lea 12, Leonie 11, Sophie 11, Marie 10, Laura 10,"
-            "Lara 9, Emily 8, Mia 8, Emma 8, Johanna 7, Lina 6, Lisa 6, Sarah 6, Katharina 4"
-        ),
-    ),
-}
+from tessera.synth.names.parsing import weighted, words
 
 # Real surnames with approximate numbers of bearers (Netherlands ~16.5 M, Germany ~82 M).
-SURNAMES_NL: Final = _weighted(
+SURNAMES_NL: Final = weighted(
     "de Jong 86000, Jansen 74000, de Vries 72000, van den Berg 58000, van Dijk 56000,"
     "Bakker 54000, Janssen 53000, Visser 48000, Smit 45000, Meijer 41000, de Boer 40000,"
     "Mulder 38000, de Groot 37000, Bos 36000, Vos 31000, Peters 30000, Hendriks 30000,"
@@ -153,7 +45,7 @@ SURNAMES_NL: Final = _weighted(
     "ten Hove 2500, op de Beek 1500, in 't Veld 2500, 't Hart 5000, van 't Hof 2000,"
     "van Rossum 5000, Beekman 5000, van Houten 5500, Brinkman 6000, Hoogeveen 4000"
 )
-SURNAMES_DE: Final = _weighted(
+SURNAMES_DE: Final = weighted(
     "Müller 256000, Schmidt 190000, Schneider 115000, Fischer 98000, Weber 85000,"
     "Meyer 84000, Wagner 79000, Becker 75000, Schulz 74000, Hoffmann 73000, Schäfer 60000,"
     "Koch 58000, Bauer 57000, Richter 56000, Klein 55000, Wolf 51000, Schröder 50000,"
@@ -181,7 +73,7 @@ _ZIPF_OFFSET: Final = {"nl": 300.0, "de": 100.0}
 
 
 # Long tail: particles + place-name compounds, occupational stems + suffixes, patronymics.
-_NL_PLACE_PREFIXES: Final = _words(
+_NL_PLACE_PREFIXES: Final = words(
     "Oost West Noord Zuid Hoog Laag Nieuw Oud Groot Klein Middel Boven Neder Over Zand Steen"
     " Hout Broek Water Molen Kerk Berg Hof Linde Eike Beuke Wilge Es Riet Heide Bosch Velde"
     " Dijk Hage Rode Wester Ooster Noorder Zuider Brand Loo Bruggen Haar Mol Kamp Ham Hul Ven"
@@ -191,17 +83,17 @@ _NL_PLACE_PREFIXES: Final = _words(
     " Schape Gans Haver Koren Vlas Hennep Kempe Rijn Maas Amstel Vecht Lek Eem Berkel Dinkel"
     " Regge Loen Bunne Ekke Harde Smalle Duiven Kranen"
 )
-_NL_PLACE_CORES: Final = _words(
+_NL_PLACE_CORES: Final = words(
     "veld berg dijk hof kamp horst beek broek bosch hout wijk huizen hoven meer laar donk rode lo"
     " sloot brink hoek heuvel dam burg water weg land gaard hage wal straten schot dorp kerk"
     " stede zande akker weide hei meulen venne holt ham loo bergen velden dijke hoeve werf"
     " hem um wold zijl mond sluis poel plas hoef kerke lande"
 )
 # Particles before a place name other than plain "van", with their relative frequency.
-_NL_PARTICLES_FOR_PLACES: Final = _weighted(
+_NL_PARTICLES_FOR_PLACES: Final = weighted(
     "van de 20, van den 20, van der 20, ter 10, ten 8, van 't 5, te 3, op de 2, in 't 2"
 )
-_NL_STEMS: Final = _words(
+_NL_STEMS: Final = words(
     "Bakk Smit Kuip Visch Timmer Molen Brouw Schip Scheep Kooi Bos Hof Veen Dijk Wever Koop"
     " Boer Zand Schot Berg Kamp Brink Hoek Horst Kort Lang Groen Klein Groot Jong Oud Vos Haan"
     " Wolf Beek Hout Kol Mol Stam Bloem Roos Zwart Wit Kram Brand Kruis Borg Post Pot Vlas"
@@ -211,11 +103,11 @@ _NL_STEMS: Final = _words(
     " Hooi Stro Pijp Glas Lood Zilver Goud Koper Kalk Klei Turf Zout Suiker Peper Zaad Graan"
     " Rogge Gerst Appel Peer Kers Pruim Noot Eik Beuk Wijt Hazel Brug Lamp Kaars Zeef Mand"
 )
-_NL_STEM_SUFFIXES: Final = _words(
+_NL_STEM_SUFFIXES: Final = words(
     "er ers man mans ema sma stra inga enga ing ink kes en ens elaar enaar ier aar hof meijer"
     " kamp huis veen je s stra werf"
 )
-_NL_PATRONYM_STEMS: Final = _words(
+_NL_PATRONYM_STEMS: Final = words(
     "Jan Pieter Hendrik Gerrit Willem Klaas Dirk Cornelis Jacob Albert Harm Roelof Evert Teunis"
     " Arend Gijs Thijs Huib Wouter Floris Reinder Sjoerd Douwe Jelle Wiebe Tjeerd Folkert"
     " Lammert Egbert Geert Lucas Maarten Simon Adriaan Aart Bart Joost Marten Reijer Steven"
@@ -223,15 +115,15 @@ _NL_PATRONYM_STEMS: Final = _words(
     " Ewoud Gerben Hessel Jurjen Melle Oene Pier Ruurd Sybren Taeke Ulbe Wopke Hein Joris"
     " Jochem Kors Lubbert Mathijs Nanne Otte Rienk Sieds Tjalling Wybe Ype"
 )
-_NL_PATRONYM_SUFFIXES: Final = _words("s sen se sz ssen ink ing ens ma stra inga")
+_NL_PATRONYM_SUFFIXES: Final = words("s sen se sz ssen ink ing ens ma stra inga")
 
-_DE_PREFIXES: Final = _words(
+_DE_PREFIXES: Final = words(
     "Schwarz Weiß Grün Roth Braun Neu Alt Hoch Tief Lang Kurz Groß Klein Ober Unter Nieder"
     " Stein Wald Berg Bach Feld Hof Lind Rosen Eichen Birken Buchen Tann Fichten Mühl Kirch"
     " Burg Brunn Sonnen Stern Wolf Fuchs Adler Falken Hirsch Kron Eisen Gold Silber Kupfer"
     " Blumen Linden Lehm Sand Moos Ried Heid Horn Dorn Haber Korn Weiden Erlen Espen"
 )
-_DE_CORES: Final = _words(
+_DE_CORES: Final = words(
     "mann er berger berg bach stein wald hausen feld felder hofer meier mayer müller hof hardt"
     " thal baum brunner hauser inger burger schmidt bauer rieder moser ecker huber eder reiter"
 )
@@ -369,144 +261,3 @@ def surname_table(origin: str) -> tuple[np.ndarray, np.ndarray]:
     names = np.array([*head, *(tail[i] for i in order)], dtype=object)
     weights = np.concatenate([np.array(list(head.values()), dtype=float), tail_weights])
     return names, weights / weights.sum()
-
-
-@cache
-def given_name_table(origin: str, sex: str, era: int) -> tuple[np.ndarray, np.ndarray]:
-    """Given names for one origin, sex ('M'/'F') and era index, with probabilities."""
-    pairs = GIVEN_NAMES[(origin, sex)][era]
-    weights = np.array([w for _, w in pairs], dtype=float)
-    return np.array([n for n, _ in pairs], dtype=object), weights / weights.sum()
-
-
-# ----------------------------------------------------------------------------- geography
-
-REGIONS: Final = ("north", "east", "south", "west")  # CBS landsdelen
-
-
-class City(NamedTuple):
-    """A municipality, its real 4-digit postcode range and its population in thousands."""
-
-    name: str
-    postcode_low: int
-    postcode_high: int
-    region: int  # index into REGIONS
-    population: int
-
-
-_N, _E, _S, _W = range(4)
-CITIES: Final = (
-    City("Groningen", 9711, 9747, _N, 235),
-    City("Leeuwarden", 8911, 8939, _N, 125),
-    City("Assen", 9401, 9409, _N, 68),
-    City("Emmen", 7811, 7833, _N, 107),
-    City("Sneek", 8601, 8608, _N, 34),
-    City("Drachten", 9200, 9204, _N, 45),
-    City("Heerenveen", 8441, 8448, _N, 51),
-    City("Hoogeveen", 7901, 7909, _N, 55),
-    City("Meppel", 7941, 7944, _N, 34),
-    City("Hoogezand", 9601, 9611, _N, 34),
-    City("Enschede", 7511, 7548, _E, 160),
-    City("Nijmegen", 6511, 6546, _E, 180),
-    City("Arnhem", 6811, 6846, _E, 165),
-    City("Apeldoorn", 7311, 7339, _E, 165),
-    City("Zwolle", 8011, 8045, _E, 130),
-    City("Almere", 1311, 1364, _E, 220),
-    City("Lelystad", 8211, 8245, _E, 80),
-    City("Deventer", 7411, 7429, _E, 101),
-    City("Hengelo", 7551, 7559, _E, 81),
-    City("Ede", 6711, 6718, _E, 118),
-    City("Almelo", 7601, 7611, _E, 73),
-    City("Doetinchem", 7001, 7009, _E, 58),
-    City("Harderwijk", 3841, 3849, _E, 48),
-    City("Kampen", 8261, 8266, _E, 54),
-    City("Winterswijk", 7101, 7108, _E, 29),
-    City("Eindhoven", 5611, 5658, _S, 235),
-    City("Tilburg", 5011, 5049, _S, 220),
-    City("Breda", 4811, 4841, _S, 185),
-    City("'s-Hertogenbosch", 5211, 5237, _S, 157),
-    City("Maastricht", 6211, 6229, _S, 122),
-    City("Helmond", 5701, 5709, _S, 93),
-    City("Oss", 5341, 5352, _S, 93),
-    City("Venlo", 5911, 5928, _S, 102),
-    City("Heerlen", 6411, 6422, _S, 87),
-    City("Roosendaal", 4701, 4709, _S, 77),
-    City("Bergen op Zoom", 4611, 4625, _S, 68),
-    City("Sittard", 6131, 6137, _S, 92),
-    City("Weert", 6001, 6006, _S, 50),
-    City("Amsterdam", 1011, 1109, _W, 880),
-    City("Rotterdam", 3011, 3089, _W, 650),
-    City("Den Haag", 2491, 2597, _W, 550),
-    City("Utrecht", 3511, 3585, _W, 360),
-    City("Haarlem", 2011, 2037, _W, 162),
-    City("Leiden", 2311, 2334, _W, 125),
-    City("Amersfoort", 3811, 3829, _W, 158),
-    City("Delft", 2611, 2629, _W, 104),
-    City("Dordrecht", 3311, 3329, _W, 119),
-    City("Zoetermeer", 2711, 2729, _W, 125),
-    City("Alkmaar", 1811, 1825, _W, 110),
-    City("Hilversum", 1211, 1223, _W, 91),
-    City("Gouda", 2801, 2809, _W, 74),
-    City("Zaandam", 1501, 1509, _W, 78),
-    City("Schiedam", 3111, 3125, _W, 79),
-    City("Hoorn", 1621, 1628, _W, 73),
-    City("Purmerend", 1441, 1448, _W, 81),
-    City("Den Helder", 1781, 1789, _W, 56),
-    City("Veenendaal", 3901, 3907, _W, 66),
-    City("Middelburg", 4331, 4339, _W, 49),
-    City("Vlissingen", 4381, 4389, _W, 45),
-    City("Terneuzen", 4531, 4538, _W, 55),
-)
-
-# Dutch postcodes never use F, I, O, Q, U or Y, nor the letter pairs SA, SD and SS.
-POSTCODE_LETTERS: Final = tuple(
-    a + b
-    for a in "ABCDEGHJKLMNPRSTVWXZ"
-    for b in "ABCDEGHJKLMNPRSTVWXZ"
-    if a + b not in ("SA", "SD", "SS")
-)
-
-# Streets that exist in almost every Dutch town, weighted by how common they are.
-STREETS_COMMON: Final = _weighted(
-    "Kerkstraat 1200, Schoolstraat 800, Molenstraat 700, Dorpsstraat 650, Molenweg 600,"
-    "Julianastraat 550, Industrieweg 500, Beatrixstraat 450, Wilhelminastraat 450,"
-    "Nieuwstraat 400, Stationsstraat 400, Kastanjelaan 400, Stationsweg 350, Eikenlaan 350,"
-    "Beukenlaan 350, Hoofdstraat 350, Irenestraat 350, Julianalaan 300, Sportlaan 300,"
-    "Markt 300, Prins Bernhardstraat 300, Emmastraat 300, Oranjestraat 300, Lindenlaan 300,"
-    "Nassaustraat 250, Parallelweg 250, Kerkweg 250, Kerkplein 200, Dorpsplein 150,"
-    "Rembrandtstraat 250, Vondelstraat 250, Mozartlaan 200, Marktplein 150, Oude Gracht 80,"
-    "Nieuwe Kade 60, Havenkade 100, Koningin Julianaweg 100, Burgemeester de Withstraat 60"
-)
-_STREET_ROOTS: Final = _words(
-    "Beuken, Eiken, Linden, Berken, Iepen, Essen, Populieren, Wilgen, Kastanje, Acacia, Rozen,"
-    " Tulpen, Narcissen, Lelie, Seringen, Meidoorn, Hazelaar, Vlier, Merel, Lijster, Spreeuw,"
-    " Zwaluw, Kievit, Reiger, Zwanen, Valken, Havik, Uilen, Rembrandt, Vermeer, Frans Hals,"
-    " Mozart, Beethoven, Bach, Schubert, Vondel, Bilderdijk, Da Costa, Tollens, Huygens, Spinoza,"
-    " Erasmus, Thorbecke, Van Gogh, Mondriaan, Breitner, Jan Steen, Potter, Ruysdael, Hobbema,"
-    " Marconi, Edison, Faraday, Kepler, Copernicus, Pascal, Lorentz, Kerk, School, Molen, Dorps,"
-    " Stations, Markt, Haven, Sluis, Dijk, Polder, Veld, Heide, Bos, Duin, Zee, Water, Beek,"
-    " Bron, Akker, Weide, Hoeve, Oranje, Nassau, Juliana, Beatrix, Wilhelmina, Emma, Irene,"
-    " Margriet, Prins Hendrik, Prins Bernhard, Noorder, Zuider, Ooster, Wester, Lange, Korte,"
-    " Hoge, Brede, Achter, Midden, Grote, Kleine, Sport, Park, Tuin, Boomgaard, Esdoorn, Hulst,"
-    " Vlinder, Goudsbloem, Klaver, Zonnebloem, Anjer, Jasmijn, Hyacint, Krokus, Dahlia, Papaver",
-    sep=",",
-)
-_STREET_SUFFIXES: Final = _weighted(
-    "straat 45, laan 20, weg 15, plein 4, hof 4, singel 3, gracht 2, kade 3, dreef 2, pad 2"
-)
-
-
-@cache
-def street_table() -> tuple[np.ndarray, np.ndarray]:
-    """Street names and probabilities: the common real ones plus root + suffix compounds."""
-    weights: dict[str, float] = {name: float(w) for name, w in STREETS_COMMON}
-    n_roots = len(_STREET_ROOTS)
-    root_weight = 1.0 / (np.arange(n_roots) + 10.0)
-    root_weight = root_weight[np.random.default_rng(9).permutation(n_roots)]
-    root_weight *= 12_000 / root_weight.sum()  # the generated streets hold most people
-    for root, rw in zip(_STREET_ROOTS, root_weight, strict=True):
-        for suffix, sw in _STREET_SUFFIXES:
-            name = root + suffix
-            weights[name] = weights.get(name, 0.0) + rw * sw / 100
-    p = np.array(list(weights.values()))
-    return np.array(list(weights), dtype=object), p / p.sum()

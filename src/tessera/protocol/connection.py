@@ -16,9 +16,10 @@ import httpx
 from tessera.audit.ledger import Entry, sign_entry
 from tessera.crypto.keys import Identity
 from tessera.crypto.requests import sign_request
+from tessera.errors import TesseraError
 
 
-class HubError(RuntimeError):
+class HubError(TesseraError, RuntimeError):
     """The hub refused a request; the message is the hub's reason."""
 
     def __init__(self, status: int, reason: str):

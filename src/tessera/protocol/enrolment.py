@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tessera.audit.ledger import token_hash
-from tessera.client.connection import HubConnection
 from tessera.crypto.keys import Identity
 from tessera.mpc.certificates import issue_session_certificates
+from tessera.protocol.connection import HubConnection
 
 
 @dataclass(frozen=True)
