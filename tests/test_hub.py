@@ -143,7 +143,7 @@ def test_tampered_stale_replayed_and_unsigned_requests_are_refused(parties):
 
 
 def test_enrolment_tokens_are_single_use_and_bind_the_role(parties, tmp_path):
-    from tessera.station.enrol import Invitation, enrol
+    from tessera.protocol.enrolment import Invitation, enrol
 
     federation = parties["federation"]
     token = federation.operator.invite("survey", "station", "Survey")
@@ -297,10 +297,12 @@ def test_audit_verify_applies_the_governance_rules(parties, tmp_path):
 
 
 def test_a_station_configuration_keeps_its_whole_policy(tmp_path):
-    from tessera.station.daemon import StationConfig
+    from tessera.station.config import StationConfig
 
-    policy = Policy(("cox",), 20, ("s1",), ("researcher",))
-    path = StationConfig(tmp_path, URL, "127.0.0.1:9100", {}, policy).write()
+    policy = Policy(analyses=("cox",), min_cell=20, studies=("s1",), recipients=("researcher",))
+    path = StationConfig(
+        directory=tmp_path, hub=URL, address="127.0.0.1:9100", policy=policy
+    ).write()
     assert StationConfig.load(path).policy == policy
 
 

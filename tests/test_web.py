@@ -19,11 +19,12 @@ from PIL import Image
 from browser import chromium_page
 from tessera.analyses.kaplan_meier import kaplan_meier, product_limit
 from tessera.analyses.results import KaplanMeierResult, RegressionResult
+from tessera.governance.publications import epsilon_of, problem, shaped
 from tessera.synth import generate
 from tessera.web import pages
 from tessera.web.charts import bars_svg, steps_svg
 from tessera.web.report import report, save_report
-from tessera.web.statistics import epsilon_of, publication, statistics_page
+from tessera.web.statistics import statistics_page
 
 HOSTILE = "<script>alert(1)</script>"
 ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;"
@@ -299,7 +300,7 @@ def test_statistics_page_escapes_and_renders_a_chart_per_publication():
         "min_cell": 10,
     }
     crosstab = {"rows": "stage", "cols": "sex", "counts": [["I", "F", 3], ["I", "M", None]]}
-    kind, curves = publication(km_result())
+    kind, curves = shaped(km_result())
     document = statistics_page(
         [
             published("t1", "counts", counts, HOSTILE, study_title=HOSTILE, epsilon=0.5),
@@ -417,29 +418,27 @@ def test_statistics_charts_are_cached_per_publication_and_unique_on_a_page():
 def test_publication_shapes_results_for_the_ledger():
     from types import SimpleNamespace
 
-    from tessera.analyses.results import CrossTableResult
-    from tessera.governance.studies import publication_problem
+    from tessera.analyses.results import CountResult, CrossTableResult
 
-    counts = SimpleNamespace(
-        by=("stage", "sex"), cells=[["I", "F", np.int64(12)]], epsilon=1.0, min_cell=10
-    )
-    kind, body = publication(counts)
+    counts = CountResult(("stage", "sex"), [["I", "F", np.int64(12)]], 1.0, 10, 3)
+    kind, body = shaped(counts)
     assert (kind, body) == (
         "counts",
-        {"columns": ["stage", "sex"], "counts": [["I", "F", 12]], "min_cell": 10},
-    )
+        {"columns": ["stage", "sex"], "counts": [["I", "F", 12]], "min_cell": 10,
+         "registries": 3},
+    )  # fmt: skip
     assert type(body["counts"][0][2]) is int and epsilon_of(counts) == 1.0
     assert epsilon_of(SimpleNamespace(epsilon=float("inf"))) is None
     table = CrossTableResult("stage", "sex", [["I", "F", None]])
-    shaped = {"rows": "stage", "cols": "sex", "counts": [["I", "F", None]]}
-    assert publication(table) == ("crosstab", shaped)
+    expected = {"rows": "stage", "cols": "sex", "counts": [["I", "F", None]]}
+    assert shaped(table) == ("crosstab", expected)
     assert epsilon_of(table) is None
     for result in (counts, table, km_result()):
-        kind, body = publication(result)
+        kind, body = shaped(result)
         entry = {"title": "t", "kind": kind, "epsilon": None, "released": "2025-05-04"}
-        assert publication_problem({**entry, "result": body}, "2025-05-04") is None
+        assert problem({**entry, "result": body}, "2025-05-04") is None
     with pytest.raises(TypeError, match="cannot be published"):
-        publication(cox_result())
+        shaped(cox_result())
 
 
 # --- report, as text --------------------------------------------------------------------------

@@ -31,12 +31,12 @@ from tessera.client.pooled import pooled_key, pooled_result
 from tessera.crypto.keys import Identity
 from tessera.crypto.sealed import seal, unseal
 from tessera.errors import TesseraError
-from tessera.governance.studies import Federation, Study, publication_problem
+from tessera.governance import publications
+from tessera.governance.studies import Federation, Study
 from tessera.mpc.session import Accuracy, reconstruct
 from tessera.protocol import messages, tasks
 from tessera.protocol.connection import HubConnection, HubError
 from tessera.protocol.enrolment import invite
-from tessera.web.statistics import epsilon_of, publication
 
 STAGES = {"pending": "awaiting the stations' decisions", "ready": "stations computing (MPC)"}
 
@@ -320,17 +320,17 @@ class Client:
         anyone to read: only a recipient holds it in the clear, so only a recipient can, and
         only in a study its stewards approved as public. Returns the signed entry's body."""
         result = self.result(task)
-        kind, shaped = publication(result)
+        kind, shaped = publications.shaped(result)
         self.sync()
         body = {
             "task": task,
             "title": title,
             "kind": kind,
-            "epsilon": epsilon_of(result),
+            "epsilon": publications.epsilon_of(result),
             "released": self.federation.released_on(task),
             "result": shaped,
         }
-        problem = publication_problem(body, body["released"])  # the ledger's rule, first here
+        problem = publications.problem(body, body["released"])  # the ledger's rule, first here
         if problem:
             raise ValueError(problem)
         self.hub.write("publish", body)

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from tessera.analyses.registry import ANALYSES
 from tessera.audit.ledger import OPERATOR, Chain, Entry, LedgerError, Member, canonical
+from tessera.governance import publications
 
 # Data Use Ontology purposes a study may name (https://github.com/EBISPOT/DUO).
 PURPOSES = {
@@ -31,8 +31,6 @@ ROLES = ("steward", "researcher", "auditor", "station")
 # A task's `mode`: "joint" runs MPC among exactly 3 stations (vertical data); "pooled" adds up
 # encrypted aggregates of 2 or more registries with one schema (`tessera.station.pooled`).
 MODES = ("joint", "pooled")
-# the kinds of public statistics a `publish` entry carries, as the analyses release them
-PUBLISHABLE = tuple(dict.fromkeys(a.publishes for a in ANALYSES.values() if a.publishes))
 
 
 class GovernanceError(LedgerError):
@@ -144,8 +142,10 @@ class TaskState:
     @property
     def retryable(self) -> bool:
         """Failed only because an MPC engine crashed: the same task again may well run."""
-        return self.status == "failed" and bool(self.aborted) and all(
-            accept for accept, _ in self.decisions.values()
+        return (
+            self.status == "failed"
+            and bool(self.aborted)
+            and all(accept for accept, _ in self.decisions.values())
         )
 
     @property
@@ -362,9 +362,9 @@ class Federation:
             )
         if task.task in self.publications:
             raise GovernanceError(line, "the task's release is already published")
-        problem = publication_problem(entry.body, self.released_on(task.task))
-        if problem:
-            raise GovernanceError(line, problem)
+        wrong = publications.problem(entry.body, self.released_on(task.task))
+        if wrong:
+            raise GovernanceError(line, wrong)
 
     def _apply_publish(self, entry: Entry) -> None:
         body = entry.body
@@ -391,67 +391,6 @@ def output_digest(output: Mapping[str, str]) -> str:
     ciphertext): a hash over them, so the ledger pins exactly what was handed out."""
     text = "\n".join(f"{name}:{output[name]}" for name in sorted(output))
     return hashlib.sha256(text.encode()).hexdigest()
-
-
-def publication_problem(body: Mapping[str, object], released: str | None) -> str | None:
-    """What is wrong with a `publish` entry's body, if anything: the hub serves it to anyone
-    and renders it, so it must have the shape of its kind, whatever the publisher's SDK."""
-    title, kind, epsilon = body.get("title"), body.get("kind"), body.get("epsilon")
-    if not isinstance(title, str) or not title.strip() or len(title) > 200:
-        return "a publication needs a title (at most 200 characters)"
-    if kind not in PUBLISHABLE:
-        return f"publications are of kind {', '.join(PUBLISHABLE)}, not {kind!r}"
-    if epsilon is not None and not (_number(epsilon) and epsilon > 0):  # type: ignore[operator]
-        return "epsilon is a positive number, or null when the release has no noise"
-    if body.get("released") != released:
-        return f"the task's release is dated {released}, not {body.get('released')!r}"
-    result = body.get("result")
-    if not isinstance(result, dict):
-        return "a publication carries its result as an object"
-    if kind == "kaplan-meier":
-        return _curves_problem(result)
-    if kind == "crosstab":
-        names = [result.get("rows"), result.get("cols")]
-        if not all(isinstance(n, str) for n in names):
-            return "a crosstab names its rows and cols"
-    else:
-        names = result.get("columns")
-        if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
-            return "counts name their columns"
-    cells = result.get("counts")
-    width = len(names) + 1
-    if not isinstance(cells, list) or not all(
-        isinstance(row, list)
-        and len(row) == width
-        and all(isinstance(level, str) or _number(level) for level in row[:-1])
-        and (row[-1] is None or _number(row[-1]))
-        for row in cells
-    ):
-        return f"counts are rows of {width - 1} levels and a count (null: suppressed)"
-    return None
-
-
-def _number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _curves_problem(result: Mapping[str, object]) -> str | None:
-    groups, logrank = result.get("groups"), result.get("logrank")
-    keys = ("time", "survival", "at_risk", "events")
-    if not isinstance(groups, dict) or not groups:
-        return "Kaplan-Meier curves come as groups"
-    for curve in groups.values():
-        if not isinstance(curve, dict) or not all(isinstance(curve.get(k), list) for k in keys):
-            return f"each Kaplan-Meier curve has lists {', '.join(keys)}"
-        if len({len(curve[k]) for k in keys}) != 1 or not all(
-            _number(v) for k in keys for v in curve[k]
-        ):
-            return "a Kaplan-Meier curve's lists are numbers of one length"
-    if logrank is not None and not (
-        isinstance(logrank, dict) and all(v is None or _number(v) for v in logrank.values())
-    ):
-        return "the log-rank test is null or an object of numbers"
-    return None
 
 
 def now() -> str:

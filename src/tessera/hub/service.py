@@ -10,13 +10,16 @@ Ledger entries are checked with the same rules every station and auditor applies
 from __future__ import annotations
 
 import base64
+import binascii
 import datetime as dt
+import functools
 import hashlib
 import secrets
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
@@ -41,6 +44,7 @@ from tessera.protocol.board import add_up, decode, encode
 
 SESSION_DEADLINE = 900.0  # seconds a ready task may take before the hub declares it failed
 SIGN_IN_SECONDS = 300
+T = TypeVar("T")
 
 
 class Conflict(TesseraError, ValueError):
@@ -53,6 +57,34 @@ class Forbidden(TesseraError, PermissionError):
 
 class NotFound(TesseraError, LookupError):
     pass
+
+
+class Malformed(TesseraError, ValueError):
+    """A request the hub could not parse; the message names the error's kind, never the
+    request's content."""
+
+
+def untrusted(call: Callable[..., T]) -> Callable[..., T]:
+    """Mark a method that reads what a request brought: an error from parsing it (a bad
+    key, bad base64, a wrong type) is the request's fault, `Malformed`; the hub's own
+    refusals pass as they are, and anything else is a bug (a 500, not a 422)."""
+
+    @functools.wraps(call)
+    def checked(*args, **kwargs):
+        try:
+            return call(*args, **kwargs)
+        except TesseraError:
+            raise
+        except (ValueError, KeyError, TypeError, binascii.Error) as error:
+            raise Malformed(f"malformed request ({type(error).__name__})") from None
+
+    return checked
+
+
+@untrusted
+def parse_entry(line: str) -> Entry:
+    """A submitted ledger entry's line, parsed."""
+    return Entry.from_line(line)
 
 
 def _now() -> dt.datetime:
@@ -112,6 +144,7 @@ class Hub:
     def lines(self, since: int = 0) -> list[str]:
         return [entry.line() for entry in self.federation.entries[since:]]
 
+    @untrusted
     def append(self, entry: Entry, attachment: Mapping | None) -> Entry:
         """Check and store a signed entry, with what the entry's kind brings along:
         a task's sealed parameters per station, a release's sealed output per recipient."""
@@ -199,6 +232,7 @@ class Hub:
 
     # -- stations and tasks --
 
+    @untrusted
     def publish(self, station: str, address: str, datasets: Mapping[str, list[str]]) -> None:
         if self.federation.role(station) != "station":
             raise Forbidden(f"{station!r} is not a station")
@@ -248,6 +282,7 @@ class Hub:
                         run.append({**item, "session": row.session})
         return {"decide": decide, "run": run}
 
+    @untrusted
     def task(self, task_id: str, party: str) -> dict:
         """A task's status for its researcher, its recipients and its stations; the sealed
         outputs only to a recipient, only once every station has released."""
@@ -318,6 +353,7 @@ class Hub:
 
     # -- registry-spanning tasks: the protocol's messages --
 
+    @untrusted
     def post_message(self, task_id: str, sender: str, kind: str, body: Mapping) -> None:
         """Store a station's message of a running registry-spanning task (or a recipient's
         ask of a model's next round), once per kind; when every station has contributed,
@@ -359,6 +395,7 @@ class Hub:
         db.add(MessageRow(task=state.task, sender=messages.HUB, kind=messages.sum_of(kind),
                           body=body))  # fmt: skip
 
+    @untrusted
     def messages(self, task_id: str, party: str, kind: str) -> list[dict]:
         """A task's messages of one kind, for its stations and recipients."""
         state = self._state(task_id)
@@ -408,4 +445,4 @@ def _hash(code: str) -> str:
     return hashlib.sha256(code.encode()).hexdigest()
 
 
-__all__ = ["Conflict", "Forbidden", "Hub", "LedgerError", "NotFound"]
+__all__ = ["Conflict", "Forbidden", "Hub", "LedgerError", "Malformed", "NotFound", "parse_entry"]

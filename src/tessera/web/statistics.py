@@ -2,8 +2,8 @@
 serves them to anyone, with tables and charts drawn here.
 
 The hub cannot read a result (it is sealed to its recipients), so publishing is a recipient's
-explicit, signed `publish` ledger entry; `publication` turns the SDK's result object into the
-JSON that entry carries. `statistics_page` renders the publications on the server (the
+explicit, signed `publish` ledger entry (`tessera.governance.publications` gives its shape).
+`statistics_page` renders the publications on the server (the
 statistics.html template): HTML tables and inline SVG charts (`tessera.web.charts`), with
 no JavaScript and nothing loaded from elsewhere, so the hub's strict Content-Security-Policy
 holds. Every title, name and level comes from a publisher and is escaped. A publication is
@@ -23,51 +23,6 @@ from markupsafe import Markup
 
 from tessera.web.charts import bars_svg, short, steps_svg
 from tessera.web.pages import hub_page
-
-# -- what a recipient publishes --
-
-
-def publication(result: object) -> tuple[str, dict]:
-    """The kind and JSON of a result object that may be published: Kaplan-Meier curves, a
-    cross-table, or counts across registries (any object with `by`, `cells`, `epsilon`).
-    Duck-typed, so that result classes stay free of the hub's vocabulary."""
-    if hasattr(result, "curves") and hasattr(result, "to_dict"):
-        return "kaplan-meier", _plain(result.to_dict())
-    if all(hasattr(result, name) for name in ("rows", "cols", "cells")):
-        body = {"rows": result.rows, "cols": result.cols, "counts": result.cells}  # type: ignore[attr-defined]
-        return "crosstab", _plain(body)
-    if all(hasattr(result, name) for name in ("by", "cells", "epsilon")):
-        body = {"columns": list(result.by), "counts": result.cells}  # type: ignore[attr-defined]
-        for extra in ("min_cell", "registries"):  # context a reader needs, when known
-            if getattr(result, extra, None) is not None:
-                body[extra] = getattr(result, extra)
-        return "counts", _plain(body)
-    raise TypeError(
-        f"a {type(result).__name__} cannot be published: only counts, cross-tables and "
-        "Kaplan-Meier curves can"
-    )
-
-
-def epsilon_of(result: object) -> float | None:
-    """The release's privacy loss ε; None when it was not noised (no ε, or an infinite one)."""
-    epsilon = getattr(result, "epsilon", None)
-    if epsilon is None or not math.isfinite(float(epsilon)):
-        return None
-    return float(epsilon)
-
-
-def _plain(value: object) -> object:
-    """JSON values only: numpy scalars become Python ones, tuples lists, NaN null."""
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if hasattr(value, "item") and not isinstance(value, str | bytes):
-        value = value.item()  # a numpy scalar
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
 
 # -- the page --
 

@@ -1,15 +1,14 @@
 """The one place where the service's refusals become HTTP statuses, as exception handlers
 that `create_app` registers, so routes call the service and let its exceptions rise.
 
-FastAPI's own request validation raises `RequestValidationError`, which is not a
-`ValueError`, so it keeps FastAPI's usual 422; only what route code raises maps here.
-Starlette picks the handler of the nearest class in the exception's MRO, so `Conflict` and
-`LedgerError` (both `ValueError`s) keep their own statuses.
+Only the hub's own refusals map here: what a request brought that the hub could not parse
+is `Malformed` (the service marks the methods that parse requests, `service.untrusted`),
+so a stray `ValueError` in the hub's own code stays a 500 and is not passed off as the
+client's fault. FastAPI's request validation keeps its usual 422.
 """
 
 from __future__ import annotations
 
-import binascii
 from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, HTTPException, Request
@@ -17,7 +16,7 @@ from fastapi.exception_handlers import http_exception_handler
 from starlette.responses import Response
 
 from tessera.audit.ledger import LedgerError
-from tessera.hub.service import Conflict, Forbidden, NotFound
+from tessera.hub.service import Conflict, Forbidden, Malformed, NotFound
 
 Handler = Callable[[Request, Exception], Awaitable[Response]]
 
@@ -31,20 +30,12 @@ def status(code: int) -> Handler:
     return handle
 
 
-async def malformed(request: Request, error: Exception) -> Response:
-    """A request the service could not parse: name the error's kind, never its content."""
-    detail = f"malformed request ({type(error).__name__})"
-    return await http_exception_handler(request, HTTPException(422, detail))
-
-
 HANDLERS: dict[type[Exception], Handler] = {
     Conflict: status(409),
     Forbidden: status(403),
     LedgerError: status(403),
     NotFound: status(404),
-    ValueError: malformed,
-    KeyError: malformed,
-    binascii.Error: malformed,
+    Malformed: status(422),
 }
 
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel
 
-from tessera.audit.ledger import Entry
 from tessera.hub.deps import HubDep, Reader, Signed
+from tessera.hub.service import parse_entry
 
 router = APIRouter()
 
@@ -36,7 +36,7 @@ def ledger(party: Reader, hub: HubDep, since: int = 0) -> dict:
 @router.post("/api/ledger/join")
 def join(submission: Submission, hub: HubDep) -> dict:
     """A new party's `join` entry: signed by its new keys, carrying its one-time token."""
-    entry = Entry.from_line(submission.entry)
+    entry = parse_entry(submission.entry)
     if entry.kind != "join":
         raise HTTPException(422, "only join entries come unsigned by a member")
     hub.append(entry, None)
@@ -45,7 +45,7 @@ def join(submission: Submission, hub: HubDep) -> dict:
 
 @router.post("/api/ledger")
 def append(submission: Submission, party: Signed, hub: HubDep) -> dict:
-    entry = Entry.from_line(submission.entry)
+    entry = parse_entry(submission.entry)
     if entry.author != party:
         raise HTTPException(403, "an entry is submitted by its own author")
     hub.append(entry, submission.attachment)
