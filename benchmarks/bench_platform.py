@@ -1,7 +1,7 @@
 """The platform's overhead per task, on top of the protocol's own time (issue 5: <= 200 ms).
 
-A demo federation (`tessera.demo.federation`: a hub and four stations, each its own process
-on localhost) with 2,000 synthetic patients. Measured in one run:
+A demo federation (`tessera.testing.processes.federation`: a hub and four stations, each
+its own process on localhost) with 2,000 synthetic patients. Measured in one run:
 
 - hub round trips: an unsigned GET of the ledger head, a signed GET of the studies, and a
   signed ledger write (`note` entries: any kind without rules of its own is accepted from
@@ -34,9 +34,9 @@ from pathlib import Path
 
 import numpy as np
 
-from tessera.analyses.catalogue import analysis
+from tessera.analyses.registry import analysis
 from tessera.analyses.vertical import plan_for_files, run_vertical
-from tessera.demo import RESEARCHER, federation
+from tessera.testing.processes import RESEARCHER, federation
 
 PATIENTS = 2_000
 REPEATS = int(os.environ.get("TESSERA_BENCH_REPEATS", 5))
@@ -120,13 +120,14 @@ def _round_trips(researcher) -> list[dict]:
 def _tasks(researcher, study: str, paths: dict[str, str]):
     """Alternate federated and local runs; the first of each is a warm-up."""
     entry = analysis("crosstab")
+    joint = entry.implementation("joint")
 
     def local():
-        plan = plan_for_files(paths, "pseudonym", **entry.columns(OPTIONS))
+        plan = plan_for_files(paths, "pseudonym", **joint.columns(OPTIONS))
         outputs, labels = run_vertical(
-            plan, paths, entry.statistic, True, entry.accuracy, **entry.arguments(OPTIONS)
+            plan, paths, joint.statistic, True, entry.accuracy, **joint.arguments(OPTIONS)
         )
-        return entry.result(outputs, labels, OPTIONS)
+        return joint.result(outputs, labels, OPTIONS)
 
     federated_times, local_times, submitted = [], [], []
     expected = None

@@ -12,7 +12,7 @@ from lifelines.statistics import multivariate_logrank_test
 from typer.testing import CliRunner
 
 import inprocess
-from tessera.analyses import crosstab, describe, survival
+from tessera.analyses import crosstab, describe, histogram, survival
 from tessera.analyses.vertical import Plan, plaintext, plan_for_files
 from tessera.analyses.where import Filter
 from tessera.cli import app
@@ -90,13 +90,13 @@ def test_describe_releases_nothing_about_a_column_counted_on_few(cohort):
 
 def test_histogram_in_mpc_matches_numpy_and_suppresses_small_bins(cohort):
     edges = (30.0, 50.0, 60.0, 70.0, 80.0, 95.0)
-    counts = simulate(cohort, describe.histogram, column="age_at_diagnosis", edges=edges,
-                      min_cell=50)  # fmt: skip
+    options = {"column": "age_at_diagnosis", "edges": edges, "min_cell": 50}
+    counts = simulate(cohort, histogram.statistic, **options)
     joined = cohort.joined("registry", "gp")
     expected, _ = np.histogram(joined["age_at_diagnosis"].dropna(), bins=edges)
-    bins = describe.histogram_records(counts, edges)
-    assert [n for _, _, n in bins] == [int(n) if n >= 50 else None for n in expected]
-    assert None in [n for _, _, n in bins] and len(bins) == len(edges) - 1
+    result = histogram.JOINT.result([counts], {}, options)
+    assert result.counts == [int(n) if n >= 50 else None for n in expected]
+    assert None in result.counts and len(result.counts) == len(edges) - 1
 
 
 def test_columns_resolve_to_the_party_that_holds_them(files):
@@ -130,6 +130,21 @@ def test_local_errors_are_one_line(files):
     bad = CliRunner().invoke(app, ["local", "describe", "--party", "registry", "--join", "p",
                                    "--columns", "bmi"])  # fmt: skip
     assert bad.exit_code == 2 and "write NAME=PATH" in bad.output
+
+
+def test_local_describe_prints_the_description(cohort, files):
+    done = local(files, "describe", "--columns", "age_at_diagnosis,bmi", "--format", "json")
+    assert done.exit_code == 0, done.output
+    answer = json.loads(done.stdout)
+    assert list(answer) == ["columns"] and list(answer["columns"]) == ["age_at_diagnosis", "bmi"]
+    joined = cohort.joined("registry", "gp")
+    for column, figures in answer["columns"].items():
+        values = joined[column].dropna()
+        assert figures["count"] == len(values)
+        assert figures["mean"] == pytest.approx(values.mean(), rel=1e-4)
+        assert figures["sd"] == pytest.approx(values.std(), rel=1e-3)
+        for name, q in (("q25", 0.25), ("q50", 0.5), ("q75", 0.75)):
+            assert figures[name] == pytest.approx(values.quantile(q), abs=1e-4)
 
 
 KM_PLAN = Plan(
@@ -410,9 +425,11 @@ def test_local_histogram_json_and_bad_edges(cohort, files):
     assert done.exit_code == 0, done.output
     joined = cohort.joined("registry", "gp")
     expected, _ = np.histogram(joined["bmi"].dropna(), bins=(15, 25, 30, 45))
-    assert json.loads(done.output) == {
-        "column": "bmi",
-        "bins": [
-            [lo, hi, int(n)] for lo, hi, n in zip((15, 25, 30), (25, 30, 45), expected, strict=True)
-        ],
-    }
+    assert min(expected) >= 10  # nothing withheld at the default minimum cell
+    assert json.loads(done.stdout) == {
+        "counts": [["[15, 25)", int(expected[0])], ["[25, 30)", int(expected[1])],
+                   ["[30, 45]", int(expected[2])]],
+        "edges": [15.0, 25.0, 30.0, 45.0],
+        "quantiles": {},
+        "epsilon": None,
+    }  # fmt: skip

@@ -13,7 +13,8 @@ from tessera.privacy.noise import Noise
 
 
 def _options(options: Options, frames, noise: Noise) -> dict:
-    by = [str(b) for b in options.get("by") or []]
+    given = options.get("by") or []
+    by = [given] if isinstance(given, str) else [str(b) for b in given]  # one column, or several
     if not by:
         raise ValueError("name the columns to count by, e.g. --by stage,sex")
     levels = domain(by, frames, dict(options.get("levels") or {}), noise)

@@ -75,81 +75,81 @@ class Analysis:
             raise InputError(f"{self.name} does not run over {hint}; it runs {self.modes}")
 
 
-ANALYSES: Mapping[str, Analysis] = MappingProxyType(
-    {
-        a.name: a
-        for a in (
-            Analysis(
-                "crosstab",
-                "patients by two categorical columns, small cells withheld",
-                "tessera.analyses.crosstab",
-                "CrossTableResult",
-                joint={"min_cell": DEFAULT_MIN_CELL},
-                small_cells="min_cell",
-                publishes="crosstab",
-            ),
-            Analysis(
-                "describe",
-                "count, mean, standard deviation and quartiles of numeric columns",
-                "tessera.analyses.describe",
-                "DescriptionResult",
-                joint={"min_count": DEFAULT_MIN_CELL},
-                small_cells="min_count",
-            ),
-            Analysis(
-                "histogram",
-                "counts of a numeric column in public bins",
-                "tessera.analyses.histogram",
-                "HistogramResult",
-                joint={"min_cell": DEFAULT_MIN_CELL},
-                pooled={"min_cell": DEFAULT_MIN_CELL, "quantiles": []},
-                small_cells="min_cell",
-            ),
-            Analysis(
-                "kaplan-meier",
-                "survival curves by group with the log-rank test",
-                "tessera.analyses.survival",
-                "KaplanMeierResult",
-                joint={},
-                pooled={"step": 1.0},
-                publishes="kaplan-meier",
-            ),
-            Analysis(
-                "logistic",
-                "logistic regression with standard errors",
-                "tessera.analyses.logistic",
-                "RegressionResult",
-                joint={"iterations": 8, "l2": 0.0},
-                pooled={"l2": 0.0},
-            ),
-            Analysis(
-                "cox",
-                "Cox proportional hazards with standard errors",
-                "tessera.analyses.cox",
-                "RegressionResult",
-                joint={"ties": "efron", "iterations": 8},
-                pooled={"step": 1.0},
-                accuracy="precise",
-            ),
-            Analysis(
-                "counts",
-                "patients per cell of one or more columns, small cells withheld",
-                "tessera.analyses.counts",
-                "CountResult",
-                pooled={"min_cell": DEFAULT_MIN_CELL},
-                small_cells="min_cell",
-                publishes="counts",
-            ),
-            Analysis(
-                "mean",
-                "sums and means of a clipped numeric column per cell",
-                "tessera.analyses.mean",
-                "MeanResult",
-                pooled={"resolution": 0.25},
-            ),
-        )
-    }
-)
+_CATALOGUE: dict[str, Analysis] = {
+    a.name: a
+    for a in (
+        Analysis(
+            "crosstab",
+            "patients by two categorical columns, small cells withheld",
+            "tessera.analyses.crosstab",
+            "CrossTableResult",
+            joint={"min_cell": DEFAULT_MIN_CELL},
+            small_cells="min_cell",
+            publishes="crosstab",
+        ),
+        Analysis(
+            "describe",
+            "count, mean, standard deviation and quartiles of numeric columns",
+            "tessera.analyses.describe",
+            "DescriptionResult",
+            joint={"min_count": DEFAULT_MIN_CELL},
+            small_cells="min_count",
+        ),
+        Analysis(
+            "histogram",
+            "counts of a numeric column in public bins",
+            "tessera.analyses.histogram",
+            "HistogramResult",
+            joint={"min_cell": DEFAULT_MIN_CELL},
+            pooled={"min_cell": DEFAULT_MIN_CELL, "quantiles": []},
+            small_cells="min_cell",
+        ),
+        Analysis(
+            "kaplan-meier",
+            "survival curves by group with the log-rank test",
+            "tessera.analyses.survival",
+            "KaplanMeierResult",
+            joint={},
+            pooled={"step": 1.0},
+            publishes="kaplan-meier",
+        ),
+        Analysis(
+            "logistic",
+            "logistic regression with standard errors",
+            "tessera.analyses.logistic",
+            "RegressionResult",
+            joint={"iterations": 8, "l2": 0.0},
+            pooled={"l2": 0.0},
+        ),
+        Analysis(
+            "cox",
+            "Cox proportional hazards with standard errors",
+            "tessera.analyses.cox",
+            "RegressionResult",
+            joint={"ties": "efron", "iterations": 8},
+            pooled={"step": 1.0},
+            accuracy="precise",
+        ),
+        Analysis(
+            "counts",
+            "patients per cell of one or more columns, small cells withheld",
+            "tessera.analyses.counts",
+            "CountResult",
+            pooled={"min_cell": DEFAULT_MIN_CELL},
+            small_cells="min_cell",
+            publishes="counts",
+        ),
+        Analysis(
+            "mean",
+            "sums and means of a clipped numeric column per cell",
+            "tessera.analyses.mean",
+            "MeanResult",
+            pooled={"resolution": 0.25},
+        ),
+    )
+}
+# read-only for everyone; the catalogue above is the one place an analysis is added
+ANALYSES: Mapping[str, Analysis] = MappingProxyType(_CATALOGUE)
 
 
 def analysis(name: str) -> Analysis:

@@ -273,7 +273,8 @@ class HistogramResult:
         privacy = "no noise" if self.epsilon is None else f"epsilon = {self.epsilon:g}"
         shown = self.to_frame()["n"].map(lambda n: "<min" if n is None else str(n))
         quantiles = ", ".join(f"q{q:g} = {v:.4g}" for q, v in self.quantiles.items())
-        return f"Histogram of {self.column} ({privacy})\n{shown.to_string()}\n{quantiles}"
+        text = f"Histogram of {self.column} ({privacy})\n{shown.to_string()}"
+        return f"{text}\n{quantiles}" if quantiles else text
 
     def plot(self, ax=None):
         import matplotlib.pyplot as plt

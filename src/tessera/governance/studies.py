@@ -29,7 +29,7 @@ PURPOSES = {
 }
 ROLES = ("steward", "researcher", "auditor", "station")
 # A task's `mode`: "joint" runs MPC among exactly 3 stations (vertical data); "pooled" adds up
-# encrypted aggregates of 2 or more registries with one schema (`tessera.station.pooled`).
+# encrypted aggregates of 2 or more registries with one schema (`tessera.protocol.pooled`).
 MODES = ("joint", "pooled")
 
 

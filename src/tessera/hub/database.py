@@ -71,7 +71,7 @@ class PartRow(Base):
 
 
 class MessageRow(Base):
-    """A message of a registry-spanning task's protocol (`tessera.station.pooled`), from a
+    """A message of a registry-spanning task's protocol (`tessera.protocol.pooled`), from a
     station (or the hub's own sum of the contributions): ciphertexts, commitments, shares
     sealed to one station. Public to the task's parties; none of it opens without keys."""
 

@@ -124,12 +124,15 @@ def party_main(launch: Launch, results: multiprocessing.Queue) -> None:
         _report(results, launch.me, detail)
 
 
-def spare_main(inbox: multiprocessing.Queue, results: multiprocessing.Queue) -> None:
+def spare_main(
+    inbox: multiprocessing.Queue, results: multiprocessing.Queue, preload: Sequence[str]
+) -> None:
     """A party process started before its task: it loads the engine (1-2.5 s of imports)
-    while its station is idle, then runs the first `Launch` it is sent (None: stop)."""
+    and the `preload` modules (the analyses it may run) while its station is idle, then
+    runs the first `Launch` it is sent (None: stop)."""
     _die_with_parent()
     _quiet()
-    for module in ("tessera.mpc.session", "tessera.analyses.catalogue"):  # spu, jax, ...
+    for module in ("tessera.mpc.session", *preload):  # spu, jax, ...
         importlib.import_module(module)
     launch = inbox.get()
     if launch is not None:
@@ -145,12 +148,14 @@ class Spare:
     results: multiprocessing.Queue
 
     @classmethod
-    def start(cls) -> Spare:
-        """Start one. Linux ends it when the *thread* that started it ends (see
-        `_die_with_parent`), so start it from a thread that outlives its use."""
+    def start(cls, preload: Sequence[str] = ()) -> Spare:
+        """Start one that imports `preload` too. Linux ends it when the *thread* that
+        started it ends (see `_die_with_parent`), so start it from a thread that outlives
+        its use."""
         context = multiprocessing.get_context("spawn")
         inbox, results = context.Queue(), context.Queue()
-        process = context.Process(target=spare_main, args=(inbox, results), daemon=True)
+        arguments = (inbox, results, tuple(preload))
+        process = context.Process(target=spare_main, args=arguments, daemon=True)
         process.start()
         return cls(process, inbox, results)
 

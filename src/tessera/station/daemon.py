@@ -19,7 +19,7 @@ import time
 from collections.abc import Mapping
 from multiprocessing.process import BaseProcess
 
-from tessera.analyses.registry import analysis
+from tessera.analyses.registry import ANALYSES, analysis
 from tessera.analyses.vertical import PartyFiles, Vertical, column_names
 from tessera.audit.ledger import Ledger
 from tessera.crypto.keys import Identity
@@ -38,6 +38,8 @@ from tessera.station.config import StationConfig
 from tessera.station.policy import refusal
 
 log = logging.getLogger("tessera.station")
+# what a spare party process loads ahead of a task: the analyses that run by MPC
+JOINT_MODULES = tuple(a.module for a in ANALYSES.values() if "joint" in a.modes)
 
 
 class Station:
@@ -91,7 +93,7 @@ class Station:
         if not self.joint or self.lock.locked():
             return
         if self.spare is None or not self.spare.process.is_alive():
-            self.spare = Spare.start()
+            self.spare = Spare.start(JOINT_MODULES)
 
     def publish(self) -> None:
         self.hub.post(
@@ -238,7 +240,7 @@ class Station:
         self.joint = True
         spare, self.spare = self.spare, None
         if spare is None or not spare.process.is_alive():
-            spare = Spare.start()  # from this thread, which waits for it to finish
+            spare = Spare.start(JOINT_MODULES)  # from this thread, which waits for it to finish
         spare.run(launch)
         process, results = spare.process, spare.results
         deadline = time.monotonic() + self.config.session_seconds + 60

@@ -12,24 +12,21 @@ from collections.abc import Mapping, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from tessera.analyses.registry import ANALYSES, DEFAULT_MIN_CELL, analysis, names
+from tessera.analyses.registry import ANALYSES, DEFAULT_MIN_CELL, analysis
 from tessera.errors import InputError
 from tessera.governance.studies import Federation
 from tessera.protocol.tasks import digest
 
-# What a station allows unless its steward says otherwise: every analysis of the catalogue,
-# each under its disclosure rule, the station's minimum cell size and its privacy budget
-DEFAULT_ANALYSES = names()
-
 
 class Policy(BaseModel):
-    """Which analyses this station allows, the smallest count it releases, its privacy
-    budget per dataset and study, and optionally the only studies and recipients it
-    serves. `station.yaml` holds it under `policy:`."""
+    """Which analyses this station allows (None: every analysis of the catalogue, each under
+    its disclosure rule), the smallest count it releases, its privacy budget per dataset
+    and study, and optionally the only studies and recipients it serves. `station.yaml`
+    holds it under `policy:`."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    analyses: tuple[str, ...] = DEFAULT_ANALYSES
+    analyses: tuple[str, ...] | None = None
     min_cell: int = Field(DEFAULT_MIN_CELL, ge=0)
     studies: tuple[str, ...] | None = None
     recipients: tuple[str, ...] | None = None
@@ -37,10 +34,13 @@ class Policy(BaseModel):
 
     @field_validator("analyses")
     @classmethod
-    def _known(cls, names: tuple[str, ...]) -> tuple[str, ...]:
-        for name in names:
+    def _known(cls, names: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        for name in names or ():
             analysis(name)  # an unknown name says which there are
         return names
+
+    def allows(self, name: str) -> bool:
+        return self.analyses is None or name in self.analyses
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, object]) -> Policy:
@@ -90,7 +90,7 @@ def refusal(
     name = str(parameters.get("analysis"))
     if name not in study.study.analyses:
         return f"the study does not allow {name}"
-    if name not in policy.analyses:
+    if not policy.allows(name):
         return f"this station's policy does not allow {name}"
     if policy.recipients is not None and not set(task.recipients) <= set(policy.recipients):
         return "a recipient is not one this station's policy allows"
