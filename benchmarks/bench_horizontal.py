@@ -38,7 +38,6 @@ import json
 import math
 import os
 import tempfile
-import threading
 import time
 import warnings
 from collections.abc import Callable, Mapping
@@ -65,7 +64,7 @@ from tessera.crypto.threshold import (
 )
 from tessera.privacy.noise import NO_NOISE, Noise
 from tessera.protocol import messages, pooled
-from tessera.protocol.board import MemoryStore, add_up
+from tessera.protocol.board import MemoryStore, Threads, add_up
 from tessera.protocol.local import RECIPIENT, pool
 from tessera.protocol.pooled import PooledTask, RegistryParty, majority
 from tessera.synth.cohort import generate
@@ -445,7 +444,7 @@ def _parties(task: PooledTask) -> dict[str, RegistryParty]:
     """The registries' parties with their key shares: `generate_key` over a `MemoryStore`."""
     store = MemoryStore(task.world)
     parties = {name: RegistryParty(store.view(name), task) for name in task.world}
-    _threads(store, {name: party.generate_key for name, party in parties.items()})
+    Threads(store, {name: party.generate_key for name, party in parties.items()}).join()
     return parties
 
 
@@ -456,34 +455,10 @@ def _on_board(task: PooledTask, keys: Mapping[str, KeyShare], vectors, secret: i
     parties = {name: RegistryParty(store.view(name), task) for name in task.world}
     for name, party in parties.items():
         party.key = keys[name]
-    outputs = _threads(
-        store, {name: lambda p=p: p.aggregate(vectors[p.name]) for name, p in parties.items()}
-    )
+    work = {name: lambda p=p: p.aggregate(vectors[p.name]) for name, p in parties.items()}
+    outputs = Threads(store, work).join()
     sums = store.gather(messages.SUM, 1)[messages.HUB]
     return pooled.read_release(task, sums, outputs, secret)
-
-
-def _threads(store: MemoryStore, work: Mapping[str, Callable]) -> dict:
-    """Each registry's `work` in a thread of its own, holding its turn on `store` as
-    `tessera.protocol.local` does; what each returned, by registry."""
-    results, failures = {}, []
-
-    def take_part(name: str) -> None:
-        try:
-            with store.turn():
-                results[name] = work[name]()
-        except BaseException as error:  # the others must not wait for this one
-            failures.append(error)
-            store.fail(f"{name} failed ({error})")
-
-    threads = [threading.Thread(target=take_part, args=(n,), daemon=True) for n in work]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    if failures:
-        raise failures[0]
-    return results
 
 
 def _pipeline(times: list[list[float]]) -> float:

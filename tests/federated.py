@@ -24,7 +24,6 @@ SCHEMAS = {
 }
 
 
-
 def populated(directory: Path, database: str | None = None, **settings) -> dict:
     """A federation of three stations, their stewards and a researcher, with one proposed
     study (`study`) that is not yet approved."""

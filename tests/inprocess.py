@@ -26,6 +26,11 @@ class Mailboxes:
         self.inputs: dict[str, np.ndarray] = {}
         self.lock = threading.Lock()
         self.barrier = threading.Barrier(len(parties), timeout=120)
+        self.failed = threading.Event()  # a party raised: the others stop waiting at once
+
+    def fail(self) -> None:
+        self.failed.set()
+        self.barrier.abort()
 
     def run_for(self, me: str, recipient: str, function, layout, mine) -> list | None:
         with self.lock:
@@ -54,7 +59,15 @@ class _Peers:
         self.mailboxes.boxes[(self.me, party)].put(data)
 
     def receive(self, party: str) -> bytes:
-        return self.mailboxes.boxes[(party, self.me)].get(timeout=60)
+        box = self.mailboxes.boxes[(party, self.me)]
+        for _ in range(600):  # at most 60 s, unless another party failed first
+            if self.mailboxes.failed.is_set():
+                raise RuntimeError(f"{self.me} stops: another party failed")
+            try:
+                return box.get(timeout=0.1)
+            except queue.Empty:
+                continue
+        raise TimeoutError(f"{self.me} had no message from {party} within 60 s")
 
     def run_for(self, recipient: str, function, layout, mine) -> list | None:
         return self.mailboxes.run_for(self.me, recipient, function, layout, mine)
@@ -72,6 +85,7 @@ def exchange_all(world: tuple[str, ...], run) -> tuple[dict[str, dict], dict[str
             results[party] = run(party, mailboxes.peers(party))
         except BaseException as exc:  # surfaced below, in the test's thread
             errors.append(exc)
+            mailboxes.fail()
 
     threads = [threading.Thread(target=target, args=(party,)) for party in world]
     for thread in threads:

@@ -63,8 +63,8 @@ def test_a_party_certified_by_another_authority_cannot_join(tmp_path):
             cross_products,
             tuple(LAYOUT),
             owned_inputs,
-            3.0,
-            3_000,
+            1.0,
+            1_000,
         )
         processes.append(context.Process(target=party_main, args=(launch, results)))
     for process in processes:

@@ -259,7 +259,10 @@ def _spend_five(
 def test_budget_is_exact_under_concurrent_processes(tmp_path: Path) -> None:
     path = tmp_path / "budget.sqlite"
     Budget(path)
-    context = multiprocessing.get_context("fork")  # spawn works too, but re-imports OpenDP
+    # a fresh server process forks the workers: forking this one, where JAX runs threads,
+    # may deadlock; the server imports the budget once, so the workers start fast
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["tessera.privacy.budget"])
     barrier, results = context.Barrier(8), context.Queue()
     workers = [
         context.Process(target=_spend_five, args=(str(path), barrier, results)) for _ in range(8)

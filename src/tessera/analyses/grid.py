@@ -197,5 +197,3 @@ def parse_edges(text: str) -> list[float]:
     if len(edges) < 2 or any(b <= a for a, b in itertools.pairwise(edges)):
         raise ValueError(f"--bins {text!r}: give at least two increasing edges")
     return edges
-
-

@@ -50,13 +50,16 @@ def _joint_result(outputs, labels, options: Options) -> HistogramResult:
                            grouped_quantiles(edges, numbers, qs))  # fmt: skip
 
 
-JOINT = Joint(
-    statistic,
-    lambda o: {"numeric": (o["column"],)},
-    lambda o: {"column": o["column"], "edges": tuple(edges_of(o)),
-               "min_cell": int(o.get("min_cell", 10))},  # fmt: skip
-    _joint_result,
-)
+def _arguments(options: Options) -> dict:
+    edges = tuple(edges_of(options))
+    return {
+        "column": options["column"],
+        "edges": edges,
+        "min_cell": int(options.get("min_cell", 10)),
+    }
+
+
+JOINT = Joint(statistic, lambda o: {"numeric": (o["column"],)}, _arguments, _joint_result)
 
 
 def grouped_quantiles(edges: Sequence[float], counts: Sequence[float], qs) -> dict:

@@ -139,6 +139,36 @@ class MemoryStore:
             self.changed.notify_all()
 
 
+class Threads:
+    """Each party's `work` in a thread of its own, holding its turn on `store` while it
+    computes; `join` gives what each returned, or raises the first failure (a failing
+    party fails the store, so the others stop waiting for it)."""
+
+    def __init__(self, store: MemoryStore, work: Mapping[str, Callable[[], object]]):
+        self.store, self.results, self.failures = store, {}, []
+        self.threads = [
+            threading.Thread(target=self._run, args=(name, call), daemon=True)
+            for name, call in work.items()
+        ]
+        for thread in self.threads:
+            thread.start()
+
+    def _run(self, name: str, call: Callable[[], object]) -> None:
+        try:
+            with self.store.turn():
+                self.results[name] = call()
+        except BaseException as error:
+            self.failures.append(error)
+            self.store.fail(f"{name} failed ({error})")
+
+    def join(self) -> dict:
+        for thread in self.threads:
+            thread.join()
+        if self.failures:
+            raise self.failures[0]
+        return self.results
+
+
 class MemoryBoard:
     """A party's view of a `MemoryStore`. Nothing crosses a process boundary, so messages
     stay objects and sealing only encodes (the federation's `HubBoard` encrypts)."""
@@ -215,6 +245,7 @@ __all__ = [
     "HubError",
     "MemoryBoard",
     "MemoryStore",
+    "Threads",
     "add_up",
     "decode",
     "encode",

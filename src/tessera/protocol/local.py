@@ -8,8 +8,8 @@ data's: the reference the tests hold the protocol to. Only local mode accepts th
 
 from __future__ import annotations
 
+import functools
 import math
-import threading
 from collections.abc import Callable, Mapping
 
 import numpy as np
@@ -21,7 +21,7 @@ from tessera.crypto.threshold import KeyPair
 from tessera.errors import InputError
 from tessera.privacy.noise import NO_NOISE, Noise
 from tessera.protocol import messages
-from tessera.protocol.board import BoardClosed, MemoryStore
+from tessera.protocol.board import BoardClosed, MemoryStore, Threads
 from tessera.protocol.pooled import Asker, PooledTask, RegistryParty, majority, read_release
 
 RECIPIENT = "researcher"
@@ -59,41 +59,30 @@ def pool(
     else:
         prepared = {n: implementation.vector(f, resolved) for n, f in frames.items()}
 
-    store, outputs, failures = MemoryStore(world), {}, []
+    store = MemoryStore(world)
 
-    def take_part(registry: str) -> None:
+    def take_part(registry: str) -> dict:
         rng = None if seed is None else np.random.default_rng([seed, world.index(registry)])
         party = RegistryParty(store.view(registry), task, rng=rng)
-        try:
-            with store.turn():
-                party.generate_key()
-                if fit:
-                    outputs[registry] = party.rounds(implementation, prepared[registry])
-                else:
-                    outputs[registry] = party.aggregate(prepared[registry])
-        except BaseException as error:  # the others must not wait for this one
-            failures.append(error)
-            store.fail(f"{registry} failed ({error})")
+        party.generate_key()
+        if fit:
+            return party.rounds(implementation, prepared[registry])
+        return party.aggregate(prepared[registry])
 
-    threads = [threading.Thread(target=take_part, args=(n,), daemon=True) for n in world]
-    for thread in threads:
-        thread.start()
+    registries = Threads(store, {n: functools.partial(take_part, n) for n in world})
     try:
         if fit:
             with store.turn():
                 result = _fit(store, task, implementation, key.secret, progress)
-        for thread in threads:
-            thread.join()
-        if failures:
-            raise failures[0]
+        outputs = registries.join()
         if not fit:
             sums = store.gather(messages.SUM, 1)[messages.HUB]
             released = read_release(task, sums, outputs, key.secret)
             epsilon = None if math.isinf(noise.epsilon) else noise.epsilon
             result = implementation.result(released, resolved, epsilon, len(world))
     except BoardClosed:
-        if failures:
-            raise failures[0] from None
+        if registries.failures:
+            raise registries.failures[0] from None
         raise
     finally:
         store.fail("the recipient has stopped")
