@@ -1,10 +1,16 @@
-"""Shared fixtures: a real PostgreSQL server for the tests marked `postgres`."""
+"""Shared fixtures: a real PostgreSQL server for the tests marked `postgres`; and one
+Hypothesis profile, derandomised, so a property test draws the same examples every run
+(a failure in CI is a failure here too)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import settings
+
+settings.register_profile("tessera", derandomize=True, deadline=None)
+settings.load_profile("tessera")
 
 from postgres import PostgresUnavailable, temporary_cluster
 
