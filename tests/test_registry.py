@@ -43,7 +43,7 @@ def frames() -> dict[str, pd.DataFrame]:
 
 
 def test_an_added_analysis_runs_and_equals_pandas(above, frames):
-    result = pool("above", frames, {"column": "age_at_diagnosis", "threshold": 80, "min_cell": 0})
+    result = pool("above", frames, {"column": "age_at_diagnosis", "cutoff": 80, "min_cell": 0})
     ages = pd.concat(frames.values())["age_at_diagnosis"]
     assert result.cells == [["> 80", int((ages > 80).sum())]]
 
@@ -63,7 +63,7 @@ def test_an_added_analysis_is_reachable_from_the_command_line(above, frames, tmp
         frame.to_parquet(tmp_path / f"{name}.parquet")
         parties += ["--party", f"{name}={tmp_path / name}.parquet"]
     arguments = ["local", "run", "above", *parties, "--horizontal", "--epsilon", "inf",
-                 "--set", "column=age_at_diagnosis", "--set", "threshold=80",
+                 "--set", "column=age_at_diagnosis", "--set", "cutoff=80",
                  "--set", "min_cell=0", "--format", "json"]  # fmt: skip
     outcome = CliRunner().invoke(app, arguments)
     assert outcome.exit_code == 0, outcome.output

@@ -18,6 +18,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from tessera.analyses.registry import DEFAULT_MIN_CELL, analysis
 from tessera.errors import InputError, TesseraError
@@ -42,7 +43,8 @@ def user_errors() -> Iterator[None]:
     except (TesseraError, ValueError, FileNotFoundError, PermissionError, KeyError) as exc:
         text = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
         message = text or type(exc).__name__
-        err.print(f"[bold red]error:[/] {message}", highlight=False, markup=True, soft_wrap=True)
+        text = f"[bold red]error:[/] {escape(message)}"  # the message itself is not markup
+        err.print(text, highlight=False, markup=True, soft_wrap=True)
         raise typer.Exit(2) from None
 
 
