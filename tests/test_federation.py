@@ -151,7 +151,10 @@ def test_a_copy_of_the_hub_reveals_no_record_and_no_result(running):
     files = [p for p in Path(fed.workdir / "hub").rglob("*") if p.is_file()]
     assert any(p.name == "hub.db" for p in files)
     for path in files:
-        content = path.read_bytes()
+        try:
+            content = path.read_bytes()
+        except FileNotFoundError:  # SQLite's rollback journal lives only during a write
+            continue
         found = [s for s in secrets if in_plaintext(s.encode(), content)]
         assert not found, f"{path.name} holds {len(found)} plaintext values: {found[:3]}"
 
