@@ -1,6 +1,7 @@
 """The `tessera` command, built from its command modules:
 
 - `tessera.cli.data`: synth, summary, schema, validate;
+- `tessera.cli.importing`: import (FHIR mCODE, oBDS, OMOP into a canonical table);
 - `tessera.cli.federation`: operator, hub, enrol, station, study, login, demo, audit;
 - `tessera.cli.local_pooled` and `tessera.cli.local`: `tessera local ...`, which run the
   analyses of `tessera.analyses.registry` through `tessera.cli.runner`.
@@ -15,7 +16,7 @@ from typing import Annotated
 import typer
 
 from tessera import __version__
-from tessera.cli import data, federation, local, local_pooled
+from tessera.cli import data, federation, importing, local, local_pooled
 
 app = typer.Typer(
     help="Tessera: privacy-preserving analysis of cancer data that stays at home.",
@@ -48,6 +49,7 @@ local_app.add_typer(local_pooled.app)  # query first, then the others in catalog
 local_app.add_typer(local.app)
 
 app.add_typer(data.app)
+app.add_typer(importing.app)
 app.add_typer(federation.app)
 app.add_typer(local_app, name="local")
 

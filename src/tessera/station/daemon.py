@@ -52,7 +52,11 @@ class Station:
         self.copy = Ledger(config.directory / "ledger.jsonl")
         entries = self.copy.entries() if self.copy.path.exists() else []
         self.federation = Federation.replay(entries)
-        self.schemas = {name: column_names(path) for name, path in config.datasets.items()}
+        self.paths = {  # each dataset's canonical table (format sources imported first)
+            name: dataset.materialise(config.directory, name, log.info)
+            for name, dataset in config.datasets.items()
+        }
+        self.schemas = {name: column_names(path) for name, path in self.paths.items()}
         self.running: set[str] = set()
         self.lock = threading.Lock()  # one MPC session at a time: one listening address
         self.stopping = threading.Event()
@@ -181,7 +185,7 @@ class Station:
         """Take part in a pooled task over the hub's board, as one registry."""
         board = HubBoard(self.hub, task, self.identity, self._public,
                          running=lambda: not self.stopping.is_set())  # fmt: skip
-        dataset = self.config.datasets[str(parameters["datasets"][self.name])]
+        dataset = self.paths[str(parameters["datasets"][self.name])]
         output = RegistryParty(board, tasks.pooled_task(parameters), task).run(read_file(dataset))
         return tasks.pooled_message(encode(output), parameters)
 
@@ -199,11 +203,7 @@ class Station:
         accuracy = Accuracy.preset(str(parameters.get("accuracy", entry.accuracy)))
         ring_bits = 128 if accuracy.field == "FM128" else 64
         datasets = parameters.get("datasets", {})
-        mine = (
-            {self.name: str(self.config.datasets[datasets[self.name]])}
-            if (self.name in datasets)
-            else {}
-        )
+        mine = {self.name: str(self.paths[datasets[self.name]])} if (self.name in datasets) else {}
         files = PartyFiles(plan, mine, world, accuracy.fraction_bits)
         statistic = Vertical(
             plan, joint.statistic, joint.arguments(parameters["options"]), world, ring_bits
