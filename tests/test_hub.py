@@ -306,6 +306,28 @@ def test_a_station_configuration_keeps_its_whole_policy(tmp_path):
     assert StationConfig.load(path).policy == policy
 
 
+def test_a_station_configuration_names_files_and_hospital_sources(tmp_path):
+    from tessera.station.config import StationConfig
+
+    (tmp_path / "station.yaml").write_text(
+        f"hub: {URL}\naddress: '127.0.0.1:9100'\ndatasets:\n  gp: gp.parquet\n"
+        "  registry: {format: obds, source: exports/, table: registry}\n"
+        "  cdm: {format: omop, source: 'postgresql+psycopg://r@db/x', schema: cdm}\n"
+    )
+    config = StationConfig.load(tmp_path / "station.yaml")
+    assert config.datasets["gp"].source == str(tmp_path / "gp.parquet")
+    assert config.datasets["gp"].format is None
+    assert config.datasets["registry"].source == str(tmp_path / "exports")
+    assert config.datasets["cdm"].schema_ == "cdm"
+    again = StationConfig.load(config.write())
+    assert again.datasets == config.datasets
+    (tmp_path / "station.yaml").write_text(
+        f"hub: {URL}\naddress: x:1\ndatasets:\n  r: {{format: csv, source: a}}\n"
+    )
+    with pytest.raises(ValueError, match=r"datasets\.r\.format"):
+        StationConfig.load(tmp_path / "station.yaml")
+
+
 # -- public statistics (`publish` entries) --
 
 TABLE = [["I", "no", 12], ["I", "yes", None], ["II", "no", 30], ["II", "yes", 25]]
